@@ -1,0 +1,118 @@
+# soma - build, test, install. `make help` lists the targets.
+#
+# Toggles:  BUILD=dir (output folder), SANITIZE=address,undefined (adds
+# -fsanitize=... to every object), OPT=-O2 (optimisation flags).
+
+CC       ?= cc
+PREFIX   ?= /usr/local
+BUILD    ?= build
+OPT      ?= -O2
+PYTHON   ?= /usr/bin/python3
+
+WARN     := -Wall -Wextra -Wpedantic -Wshadow -Wstrict-prototypes \
+            -Wmissing-prototypes -Wdouble-promotion -Werror
+# -ffp-contract=off: no silent FMA contraction, so the scalar code gives the
+# same bits everywhere (see src/kernels/kernels.h).
+CFLAGS   ?= $(OPT) -g
+ALL_CFLAGS := -std=c11 -D_POSIX_C_SOURCE=200809L -ffp-contract=off -fPIC \
+              $(WARN) -Iinclude -Isrc $(CFLAGS)
+LDLIBS   := -ljansson -lm
+ifneq ($(SANITIZE),)
+ALL_CFLAGS += -fsanitize=$(SANITIZE) -fno-omit-frame-pointer -fno-sanitize-recover=all
+LDFLAGS  += -fsanitize=$(SANITIZE)
+endif
+
+LIB_SRC  := $(wildcard src/*.c src/kernels/*.c src/io/*.c)
+LIB_OBJ  := $(LIB_SRC:%.c=$(BUILD)/obj/%.o)
+CLI_SRC  := $(wildcard cli/*.c)
+CLI_OBJ  := $(CLI_SRC:%.c=$(BUILD)/obj/%.o)
+TEST_SRC := $(wildcard tests/test_*.c)
+TEST_BIN := $(TEST_SRC:tests/%.c=$(BUILD)/tests/%)
+EX_SRC   := $(wildcard examples/*.c)
+EX_BIN   := $(EX_SRC:examples/%.c=$(BUILD)/examples/%)
+
+SOMA     := $(BUILD)/soma
+STATIC   := $(BUILD)/libsoma.a
+SHARED   := $(BUILD)/libsoma.so
+
+# Debian packages the build and the tests need; `make deps` installs the
+# missing ones.
+DEPS_PKGS := gcc make pkg-config libjansson-dev python3 python3-numpy
+
+.PHONY: all deps demo check test install uninstall clean help
+
+all: $(STATIC) $(SHARED) $(SOMA) $(EX_BIN)
+
+help:
+	@echo "make            build $(STATIC), $(SHARED), $(SOMA) and the examples"
+	@echo "make deps       install missing Debian packages ($(DEPS_PKGS))"
+	@echo "make demo       deps + build + run the blog post's perceptron"
+	@echo "make check      deps + build + every test"
+	@echo "make install    PREFIX=$(PREFIX): header, libraries, soma.pc, soma"
+
+deps:
+	@if ! command -v dpkg-query >/dev/null 2>&1; then \
+	    echo "make deps: not a Debian system; install by hand: $(DEPS_PKGS)"; exit 0; fi; \
+	missing=""; \
+	for p in $(DEPS_PKGS); do \
+	    dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q 'ok installed' || missing="$$missing $$p"; \
+	done; \
+	if [ -n "$$missing" ]; then \
+	    sudo=""; [ "$$(id -u)" = 0 ] || sudo=sudo; \
+	    echo "make deps: installing$$missing"; \
+	    $$sudo apt-get update -qq && \
+	    $$sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing; \
+	fi
+
+demo: deps
+	$(MAKE) all
+	$(SOMA) demo
+
+check: deps
+	$(MAKE) all tests
+	BUILD=$(BUILD) PYTHON=$(PYTHON) sh tests/run.sh
+
+tests: $(TEST_BIN)
+
+$(BUILD)/obj/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -MMD -MP -c $< -o $@
+
+$(STATIC): $(LIB_OBJ)
+	@rm -f $@
+	ar rcs $@ $^
+
+$(SHARED): $(LIB_OBJ)
+	$(CC) -shared $(LDFLAGS) -Wl,-soname,libsoma.so.0 -o $@ $^ $(LDLIBS)
+
+$(SOMA): $(CLI_OBJ) $(STATIC)
+	$(CC) $(LDFLAGS) -o $@ $(CLI_OBJ) $(STATIC) $(LDLIBS)
+
+$(BUILD)/tests/%: tests/%.c tests/harness.h $(STATIC)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -MMD -MP -o $@ $< $(STATIC) $(LDFLAGS) $(LDLIBS)
+
+$(BUILD)/examples/%: examples/%.c $(STATIC)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -o $@ $< $(STATIC) $(LDFLAGS) $(LDLIBS)
+
+install: all
+	install -d $(DESTDIR)$(PREFIX)/include $(DESTDIR)$(PREFIX)/lib \
+	    $(DESTDIR)$(PREFIX)/lib/pkgconfig $(DESTDIR)$(PREFIX)/bin
+	install -m 644 include/soma.h $(DESTDIR)$(PREFIX)/include/soma.h
+	install -m 644 $(STATIC) $(DESTDIR)$(PREFIX)/lib/libsoma.a
+	install -m 755 $(SHARED) $(DESTDIR)$(PREFIX)/lib/libsoma.so.0
+	ln -sf libsoma.so.0 $(DESTDIR)$(PREFIX)/lib/libsoma.so
+	install -m 755 $(SOMA) $(DESTDIR)$(PREFIX)/bin/soma
+	sed -e 's|@PREFIX@|$(PREFIX)|g' -e 's|@VERSION@|$(shell sed -n 's/^#define SOMA_VERSION_STRING "\(.*\)"/\1/p' include/soma.h)|' \
+	    soma.pc.in > $(DESTDIR)$(PREFIX)/lib/pkgconfig/soma.pc
+
+uninstall:
+	rm -f $(DESTDIR)$(PREFIX)/include/soma.h $(DESTDIR)$(PREFIX)/lib/libsoma.a \
+	    $(DESTDIR)$(PREFIX)/lib/libsoma.so $(DESTDIR)$(PREFIX)/lib/libsoma.so.0 \
+	    $(DESTDIR)$(PREFIX)/lib/pkgconfig/soma.pc $(DESTDIR)$(PREFIX)/bin/soma
+
+clean:
+	rm -rf $(BUILD) build-*
+
+-include $(LIB_OBJ:.o=.d) $(CLI_OBJ:.o=.d) $(TEST_BIN:=.d)

@@ -1,0 +1,200 @@
+/*
+ * cmd_predict.c - soma predict and soma eval: run a saved model on a CSV.
+ */
+#include "cli.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* Loads the model and the data (with the target column when target is not
+ * NULL). Returns 0, or 1 after printing an error. */
+static int load(const char *model, const char *data, const char *target,
+                soma_net **net, soma_dataset **ds)
+{
+    soma_error err;
+    *ds = NULL;
+    *net = soma_net_load(model, &err);
+    if (!*net)
+        return cli_error("%s", err.message);
+    *ds = cli_read_for_model(data, *net, target);
+    if (!*ds) {
+        soma_net_free(*net);
+        *net = NULL;
+        return 1;
+    }
+    return 0;
+}
+
+int cmd_predict(int argc, char **argv)
+{
+    const cli_command cmd = {
+        "predict", "MODEL DATA.csv",
+        "Writes CSV to stdout: a header, then for each row the predicted label\n"
+        "and one probability column per class (or the predicted value for a\n"
+        "regression model). The model's features are found by name; other\n"
+        "columns, such as the target, are ignored.",
+        NULL, 0, 2, 2};
+    const char *pos[2];
+    int n_pos;
+    char msg[256];
+    int r = cli_parse(&cmd, argc, argv, pos, &n_pos, msg, sizeof msg);
+    if (r != 0)
+        return r > 0 ? 0 : cli_usage_error(&cmd, msg);
+
+    soma_net *net;
+    soma_dataset *ds;
+    if (load(pos[0], pos[1], NULL, &net, &ds))
+        return 1;
+    int k = soma_net_n_outputs(net), nc = soma_net_n_classes(net);
+    size_t n = ds->n_rows;
+    float *out = malloc(n * (size_t)k * sizeof *out + 1);
+    soma_error err;
+    int rc = 1;
+    if (!out) {
+        cli_error("out of memory");
+        goto done;
+    }
+    if (soma_predict(net, ds->x, n, out, &err) != SOMA_OK) {
+        cli_error("%s: %s", pos[1], err.message);
+        goto done;
+    }
+    /* one sigmoid output with two labels reads as P(second label) */
+    int binary = nc == 2 && k == 1;
+    int classify = nc > 0 && (nc == k || binary);
+    if (classify) {
+        fputs("predicted", stdout);
+        for (int c = 0; c < nc; c++) {
+            fputc(',', stdout);
+            cli_csv_field(stdout, soma_net_class(net, c));
+        }
+        fputc('\n', stdout);
+        for (size_t i = 0; i < n; i++) {
+            const float *o = out + i * (size_t)k;
+            int c;
+            soma_argmax(o, 1, k, &c);
+            cli_csv_field(stdout, soma_net_class(net, c));
+            if (binary)
+                printf(",%.9g,%.9g\n", (double)(1.0f - o[0]), (double)o[0]);
+            else {
+                for (int j = 0; j < k; j++)
+                    printf(",%.9g", (double)o[j]);
+                fputc('\n', stdout);
+            }
+        }
+    } else {
+        const char *t = soma_net_get_meta(net, "target");
+        for (int j = 0; j < k; j++) {
+            if (j)
+                fputc(',', stdout);
+            if (k == 1)
+                cli_csv_field(stdout, t ? t : "predicted");
+            else
+                printf("output%d", j);
+        }
+        fputc('\n', stdout);
+        for (size_t i = 0; i < n; i++)
+            for (int j = 0; j < k; j++)
+                printf("%.9g%c", (double)out[i * (size_t)k + (size_t)j],
+                       j + 1 < k ? ',' : '\n');
+    }
+    if (fflush(stdout) != 0 || ferror(stdout)) {
+        cli_error("cannot write the predictions to standard output");
+        goto done;
+    }
+    rc = 0;
+done:
+    free(out);
+    soma_dataset_free(ds);
+    soma_net_free(net);
+    return rc;
+}
+
+int cmd_eval(int argc, char **argv)
+{
+    const char *target = NULL;
+    const cli_opt opts[] = {
+        {"target", 't', OPT_STRING, &target, 0, 0, "COL",
+         "target column (default: the one the model was trained on)"},
+    };
+    const cli_command cmd = {
+        "eval", "MODEL DATA.csv [--target COL]",
+        "Prints the loss, the accuracy and the confusion matrix of a model on a "
+        "labelled CSV file.",
+        opts, 1, 2, 2};
+    const char *pos[2];
+    int n_pos;
+    char msg[256];
+    int r = cli_parse(&cmd, argc, argv, pos, &n_pos, msg, sizeof msg);
+    if (r != 0)
+        return r > 0 ? 0 : cli_usage_error(&cmd, msg);
+
+    soma_error err;
+    soma_net *net = soma_net_load(pos[0], &err);
+    if (!net)
+        return cli_error("%s", err.message);
+    if (!target)
+        target = soma_net_get_meta(net, "target");
+    if (!target) {
+        soma_net_free(net);
+        return cli_usage_error(&cmd, "the model does not name its target column; "
+                                     "give --target");
+    }
+    int rc = 1;
+    float *y = NULL;
+    size_t *conf = NULL;
+    soma_dataset *ds = cli_read_for_model(pos[1], net, target);
+    if (!ds)
+        goto done;
+    int k = soma_net_n_outputs(net), y_cols, nc = soma_net_n_classes(net);
+    if (cli_targets(pos[1], ds, soma_net_loss(net), k, &y, &y_cols))
+        goto done;
+    int m = k == 1 ? 2 : k;
+    conf = calloc((size_t)m * (size_t)m, sizeof *conf);
+    if (!conf) {
+        cli_error("out of memory");
+        goto done;
+    }
+    double loss, acc;
+    if (soma_evaluate(net, ds->x, y, ds->n_rows, y_cols, &loss, &acc, conf, &err) !=
+        SOMA_OK) {
+        cli_error("%s: %s", pos[1], err.message);
+        goto done;
+    }
+    printf("rows      %zu\n", ds->n_rows);
+    printf("loss      %.6f (%s)\n", loss, soma_loss_name(soma_net_loss(net)));
+    if (acc >= 0.0) {
+        size_t right = 0;
+        for (int i = 0; i < m; i++)
+            right += conf[(size_t)i * (size_t)m + (size_t)i];
+        printf("accuracy  %.4f (%zu of %zu)\n", acc, right, ds->n_rows);
+        if (nc == m) {
+            printf("\nconfusion matrix (rows: true class, columns: predicted)\n");
+            int w = 9;
+            for (int i = 0; i < nc; i++) {
+                int len = (int)strlen(soma_net_class(net, i));
+                if (len > w)
+                    w = len;
+            }
+            if (w > 24)
+                w = 24;
+            printf("%*s", w, "");
+            for (int j = 0; j < nc; j++)
+                printf(" %*.*s", w, w, soma_net_class(net, j));
+            printf("\n");
+            for (int i = 0; i < nc; i++) {
+                printf("%*.*s", w, w, soma_net_class(net, i));
+                for (int j = 0; j < nc; j++)
+                    printf(" %*zu", w, conf[(size_t)i * (size_t)m + (size_t)j]);
+                printf("\n");
+            }
+        }
+    }
+    rc = 0;
+done:
+    free(y);
+    free(conf);
+    soma_dataset_free(ds);
+    soma_net_free(net);
+    return rc;
+}

@@ -1,0 +1,416 @@
+/*
+ * cmd_train.c - soma train: read a CSV, pick the task, build the network,
+ * train, report and save.
+ */
+#include "cli.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define MAX_IGNORE 64
+
+typedef struct train_args {
+    const char *data, *target, *output_path, *layers, *activation, *output;
+    const char *loss, *optimizer, *init, *init_from, *ignore;
+    double lr, momentum, weight_decay, val_split;
+    size_t batch_size;
+    int epochs, no_bias, no_standardize, quiet;
+    uint64_t seed;
+} train_args;
+
+/* Parses "16,8" into widths; "none" gives 0 hidden layers. Returns the
+ * count or -1. */
+static int parse_layers(const char *s, int *widths, int max)
+{
+    if (strcmp(s, "none") == 0)
+        return 0;
+    int n = 0;
+    const char *p = s;
+    for (;;) {
+        char *end;
+        long v = strtol(p, &end, 10);
+        if (end == p || v < 1 || v > SOMA_MAX_UNITS || n >= max)
+            return -1;
+        widths[n++] = (int)v;
+        if (*end == '\0')
+            return n;
+        if (*end != ',')
+            return -1;
+        p = end + 1;
+    }
+}
+
+typedef struct progress {
+    int epochs, every, quiet;
+} progress;
+
+static int on_epoch(void *ctx, int epoch, double loss, double acc)
+{
+    const progress *p = ctx;
+    if (p->quiet || (epoch % p->every != 0 && epoch != p->epochs && epoch != 1))
+        return 0;
+    if (acc >= 0.0)
+        fprintf(stderr, "epoch %d/%d  loss %.6f  accuracy %.4f\n", epoch,
+                p->epochs, loss, acc);
+    else
+        fprintf(stderr, "epoch %d/%d  loss %.6f\n", epoch, p->epochs, loss);
+    return 0;
+}
+
+static int all_numeric(const soma_dataset *ds)
+{
+    for (int i = 0; i < ds->n_classes; i++) {
+        char *end;
+        strtod(ds->class_names[i], &end);
+        if (end == ds->class_names[i] || *end)
+            return 0;
+    }
+    return 1;
+}
+
+/* The post's rule: a sigmoid output learns 0/1 targets. With numeric labels
+ * the numbers themselves are the targets, so anything but 0 and 1 is an
+ * error naming its line. */
+static int check_zero_one(const char *path, const soma_dataset *ds)
+{
+    for (int c = 0; c < ds->n_classes; c++) {
+        double v = strtod(ds->class_names[c], NULL);
+        if (v == (double)c && (c == 0 || c == 1))
+            continue;
+        for (size_t i = 0; i < ds->n_rows; i++)
+            if ((int)ds->y[i] == c)
+                return cli_error("%s: line %zu, column '%s': target %s is not 0 "
+                                 "or 1 (a sigmoid output needs 0/1 targets)",
+                                 path, ds->line ? ds->line[i] : i + 2,
+                                 ds->target_name, ds->class_names[c]);
+    }
+    return 0;
+}
+
+static void set_meta_num(soma_net *net, const char *key, double v)
+{
+    char buf[64];
+    snprintf(buf, sizeof buf, "%.9g", v);
+    soma_net_set_meta(net, key, buf, NULL);
+}
+
+static int train(const train_args *a)
+{
+    int rc = 1;
+    soma_error err;
+    soma_dataset *ds = NULL, *tr = NULL, *va = NULL;
+    soma_net *net = NULL, *from = NULL;
+    float *y = NULL, *yv = NULL, *mean = NULL, *sd = NULL;
+    int y_cols = 0;
+
+    int hidden[SOMA_MAX_LAYERS];
+    int n_hidden = parse_layers(a->layers, hidden, SOMA_MAX_LAYERS - 1);
+    if (n_hidden < 0)
+        return cli_error("--layers: '%s' is not a list of widths like 16,8 or "
+                         "'none'", a->layers);
+    int act = soma_activation_parse(a->activation);
+    if (act < 0)
+        return cli_error("--activation: unknown activation '%s' (sigmoid, tanh, "
+                         "relu, leaky_relu, linear, softmax)", a->activation);
+    int out_act = -1, loss = -1, opt = soma_optimizer_parse(a->optimizer);
+    if (a->output && ((out_act = soma_activation_parse(a->output)) < 0 ||
+                      (out_act != SOMA_ACT_SIGMOID && out_act != SOMA_ACT_SOFTMAX &&
+                       out_act != SOMA_ACT_LINEAR)))
+        return cli_error("--output: '%s' is not sigmoid, softmax or linear",
+                         a->output);
+    if (a->loss && (loss = soma_loss_parse(a->loss)) < 0)
+        return cli_error("--loss: unknown loss '%s' (sse, mse, bce, ce)", a->loss);
+    if (opt < 0)
+        return cli_error("--optimizer: unknown optimizer '%s' (gd, sgd, adam)",
+                         a->optimizer);
+    int init = a->init ? soma_init_parse(a->init)
+                       : (act == SOMA_ACT_RELU || act == SOMA_ACT_LEAKY_RELU
+                              ? SOMA_INIT_HE
+                              : SOMA_INIT_GLOROT);
+    if (init < 0)
+        return cli_error("--init: unknown initialiser '%s' (uniform, glorot, he)",
+                         a->init);
+
+    /* read the data; the output layer decides how the target is read */
+    const char *ignore[MAX_IGNORE];
+    int n_ignore = 0;
+    char *ignore_copy = NULL;
+    if (a->ignore) {
+        ignore_copy = malloc(strlen(a->ignore) + 1);
+        if (!ignore_copy)
+            return cli_error("out of memory");
+        strcpy(ignore_copy, a->ignore);
+        for (char *tok = strtok(ignore_copy, ","); tok; tok = strtok(NULL, ",")) {
+            if (n_ignore == MAX_IGNORE) {
+                free(ignore_copy);
+                return cli_error("--ignore: at most %d columns", MAX_IGNORE);
+            }
+            ignore[n_ignore++] = tok;
+        }
+    }
+    soma_csv_options copt;
+    memset(&copt, 0, sizeof copt);
+    copt.target = a->target;
+    copt.ignore = ignore;
+    copt.n_ignore = n_ignore;
+    if (out_act == SOMA_ACT_LINEAR || (out_act < 0 && (loss == SOMA_LOSS_MSE)))
+        copt.target_kind = SOMA_TARGET_VALUE;
+    else if (out_act >= 0 || loss == SOMA_LOSS_CE || loss == SOMA_LOSS_BCE)
+        copt.target_kind = SOMA_TARGET_CLASSES;
+    soma_status s = soma_csv_read(a->data, &copt, &ds, &err);
+    free(ignore_copy);
+    if (s != SOMA_OK)
+        return cli_error("%s", err.message);
+
+    int regression = ds->n_classes == 0, k = 1;
+    if (regression) {
+        if (out_act < 0)
+            out_act = SOMA_ACT_LINEAR;
+        if (loss < 0)
+            loss = SOMA_LOSS_MSE;
+    } else {
+        if (ds->n_classes < 2) {
+            cli_error("%s: the target '%s' has only one value ('%s'); nothing to "
+                      "classify", a->data, ds->target_name, ds->class_names[0]);
+            goto done;
+        }
+        int explicit_sigmoid = out_act == SOMA_ACT_SIGMOID;
+        if (out_act < 0)
+            out_act = ds->n_classes == 2 ? SOMA_ACT_SIGMOID : SOMA_ACT_SOFTMAX;
+        if (out_act == SOMA_ACT_SIGMOID) {
+            if (explicit_sigmoid && all_numeric(ds) && check_zero_one(a->data, ds))
+                goto done;
+            if (ds->n_classes > 2) {
+                cli_error("%s: the target '%s' has %d classes; one sigmoid output "
+                          "can only tell two apart (use --output softmax)",
+                          a->data, ds->target_name, ds->n_classes);
+                goto done;
+            }
+        } else if (out_act == SOMA_ACT_SOFTMAX) {
+            k = ds->n_classes;
+        }
+        if (loss < 0)
+            loss = out_act == SOMA_ACT_SOFTMAX ? SOMA_LOSS_CE
+                   : out_act == SOMA_ACT_SIGMOID ? SOMA_LOSS_BCE
+                                                 : SOMA_LOSS_MSE;
+    }
+
+    if (soma_dataset_split(ds, a->val_split, a->seed, &tr, &va, &err) != SOMA_OK) {
+        cli_error("%s", err.message);
+        goto done;
+    }
+
+    soma_layer_spec layers[SOMA_MAX_LAYERS];
+    for (int i = 0; i < n_hidden; i++)
+        layers[i] = (soma_layer_spec){hidden[i], (soma_activation)act, !a->no_bias};
+    layers[n_hidden] = (soma_layer_spec){k, (soma_activation)out_act, !a->no_bias};
+    soma_spec spec = {ds->n_features, n_hidden + 1, layers, (soma_loss)loss};
+    net = soma_net_new(&spec, &err);
+    if (!net || soma_net_init(net, (soma_init)init, a->seed, &err) != SOMA_OK) {
+        cli_error("%s", err.message);
+        goto done;
+    }
+    if (a->init_from) {
+        from = soma_net_load(a->init_from, &err);
+        if (!from || soma_net_copy_params(net, from, &err) != SOMA_OK) {
+            cli_error("--init-from %s: %s", a->init_from, err.message);
+            goto done;
+        }
+    }
+    /* standardisation: a model we start from keeps the statistics its
+     * weights were trained with */
+    if (from && soma_net_mean(from)) {
+        s = soma_net_set_standardize(net, soma_net_mean(from), soma_net_std(from),
+                                     &err);
+    } else if (!a->no_standardize) {
+        mean = malloc((size_t)ds->n_features * sizeof *mean);
+        sd = malloc((size_t)ds->n_features * sizeof *sd);
+        if (!mean || !sd) {
+            cli_error("out of memory");
+            goto done;
+        }
+        s = soma_standardize_fit(tr->x, tr->n_rows, tr->n_features, mean, sd, &err);
+        if (s == SOMA_OK)
+            s = soma_net_set_standardize(net, mean, sd, &err);
+    }
+    if (s != SOMA_OK ||
+        soma_net_set_features(net, ds->n_features,
+                              (const char *const *)ds->feature_names, &err) != SOMA_OK ||
+        (!regression && soma_net_set_classes(net, ds->n_classes,
+                                             (const char *const *)ds->class_names,
+                                             &err) != SOMA_OK)) {
+        cli_error("%s", err.message);
+        goto done;
+    }
+    if (cli_targets(a->data, tr, (soma_loss)loss, k, &y, &y_cols) ||
+        (va && cli_targets(a->data, va, (soma_loss)loss, k, &yv, &y_cols)))
+        goto done;
+
+    soma_train_config cfg = soma_train_config_default();
+    cfg.optimizer = (soma_optimizer)opt;
+    cfg.learning_rate = a->lr >= 0.0 ? a->lr : (opt == SOMA_OPT_ADAM ? 0.01 : 0.1);
+    cfg.momentum = a->momentum >= 0.0 ? a->momentum : (opt == SOMA_OPT_SGD ? 0.9 : 0.0);
+    cfg.weight_decay = a->weight_decay;
+    cfg.batch_size = a->batch_size;
+    cfg.epochs = a->epochs;
+    cfg.seed = a->seed;
+    progress prog = {a->epochs, a->epochs > 10 ? a->epochs / 10 : 1, a->quiet};
+    cfg.on_epoch = on_epoch;
+    cfg.ctx = &prog;
+    if (!a->quiet) {
+        char task[64];
+        if (regression)
+            snprintf(task, sizeof task, "regression");
+        else
+            snprintf(task, sizeof task, "%d classes", ds->n_classes);
+        fprintf(stderr,
+                "training on %s: %zu rows, %d features, %s; %d epochs of %s "
+                "(lr %g), loss %s\n",
+                a->data, tr->n_rows, tr->n_features, task, a->epochs,
+                soma_optimizer_name(cfg.optimizer), cfg.learning_rate,
+                soma_loss_name((soma_loss)loss));
+    }
+    if (soma_train(net, tr->x, y, tr->n_rows, y_cols, &cfg, &err) != SOMA_OK) {
+        cli_error("%s: %s", a->data, err.message);
+        goto done;
+    }
+
+    double tl, ta, vl = 0, vacc = -1;
+    if (soma_evaluate(net, tr->x, y, tr->n_rows, y_cols, &tl, &ta, NULL, &err) !=
+            SOMA_OK ||
+        (va && soma_evaluate(net, va->x, yv, va->n_rows, y_cols, &vl, &vacc, NULL,
+                             &err) != SOMA_OK)) {
+        cli_error("%s: %s", a->data, err.message);
+        goto done;
+    }
+    soma_net_set_meta(net, "target", ds->target_name, NULL);
+    soma_net_set_meta(net, "task", regression ? "regression" : "classification",
+                      NULL);
+    soma_net_set_meta(net, "soma_version", SOMA_VERSION_STRING, NULL);
+    soma_net_set_meta(net, "train.data", a->data, NULL);
+    soma_net_set_meta(net, "train.optimizer", soma_optimizer_name(cfg.optimizer),
+                      NULL);
+    set_meta_num(net, "train.learning_rate", cfg.learning_rate);
+    if (opt == SOMA_OPT_SGD)
+        set_meta_num(net, "train.momentum", cfg.momentum);
+    set_meta_num(net, "train.weight_decay", cfg.weight_decay);
+    set_meta_num(net, "train.epochs", cfg.epochs);
+    set_meta_num(net, "train.batch_size", (double)cfg.batch_size);
+    set_meta_num(net, "train.seed", (double)cfg.seed);
+    soma_net_set_meta(net, "train.init",
+                      a->init_from ? a->init_from : soma_init_name((soma_init)init),
+                      NULL);
+    set_meta_num(net, "train.rows", (double)tr->n_rows);
+    set_meta_num(net, "train.loss", tl);
+    if (ta >= 0)
+        set_meta_num(net, "train.accuracy", ta);
+    if (va) {
+        set_meta_num(net, "val.rows", (double)va->n_rows);
+        set_meta_num(net, "val.loss", vl);
+        if (vacc >= 0)
+            set_meta_num(net, "val.accuracy", vacc);
+    }
+    if (soma_net_save(net, a->output_path, &err) != SOMA_OK) {
+        cli_error("%s", err.message);
+        goto done;
+    }
+    if (!a->quiet) {
+        fprintf(stderr, "train loss %.6f", tl);
+        if (ta >= 0)
+            fprintf(stderr, ", accuracy %.4f", ta);
+        if (va) {
+            fprintf(stderr, "; validation (%zu rows) loss %.6f", va->n_rows, vl);
+            if (vacc >= 0)
+                fprintf(stderr, ", accuracy %.4f", vacc);
+        }
+        fprintf(stderr, "\nsaved %s\n", a->output_path);
+    }
+    rc = 0;
+done:
+    free(y);
+    free(yv);
+    free(mean);
+    free(sd);
+    soma_net_free(net);
+    soma_net_free(from);
+    soma_dataset_free(ds);
+    soma_dataset_free(tr);
+    soma_dataset_free(va);
+    return rc;
+}
+
+int cmd_train(int argc, char **argv)
+{
+    train_args a;
+    memset(&a, 0, sizeof a);
+    a.layers = "32";
+    a.activation = "relu";
+    a.optimizer = "adam";
+    a.lr = -1.0;
+    a.momentum = -1.0;
+    a.batch_size = 32;
+    a.epochs = 100;
+    a.seed = 1;
+    const cli_opt opts[] = {
+        {"target", 't', OPT_STRING, &a.target, 0, 0, "COL",
+         "target column, by name or 0-based index (required)"},
+        {"output-file", 'o', OPT_STRING, &a.output_path, 0, 0, "MODEL",
+         "where to save the model (required)"},
+        {"layers", 0, OPT_STRING, &a.layers, 0, 0, "W1,W2..",
+         "hidden layer widths, or 'none' for no hidden layer (default 32)"},
+        {"activation", 0, OPT_STRING, &a.activation, 0, 0, "NAME",
+         "hidden activation: sigmoid, tanh, relu, leaky_relu, linear (default "
+         "relu)"},
+        {"output", 0, OPT_STRING, &a.output, 0, 0, "NAME",
+         "output layer: sigmoid, softmax or linear (default: from the target)"},
+        {"loss", 0, OPT_STRING, &a.loss, 0, 0, "NAME",
+         "sse, mse, bce or ce (default: from the output)"},
+        {"optimizer", 0, OPT_STRING, &a.optimizer, 0, 0, "NAME",
+         "gd, sgd or adam (default adam)"},
+        {"lr", 0, OPT_DOUBLE, &a.lr, 0, 1e6, "X",
+         "learning rate (default 0.01 for adam, 0.1 otherwise)"},
+        {"momentum", 0, OPT_DOUBLE, &a.momentum, 0, 0.999999, "X",
+         "sgd momentum (default 0.9)"},
+        {"batch-size", 0, OPT_SIZE, &a.batch_size, 0, 1e12, "N",
+         "examples per batch, 0 = full batch (default 32)"},
+        {"epochs", 0, OPT_INT, &a.epochs, 0, 1e9, "N", "passes over the data "
+                                                       "(default 100)"},
+        {"weight-decay", 0, OPT_DOUBLE, &a.weight_decay, 0, 1e6, "X",
+         "L2 penalty on the weights (default 0)"},
+        {"seed", 0, OPT_U64, &a.seed, 0, 0, "S",
+         "seed for weights, shuffling and the split (default 1)"},
+        {"no-bias", 0, OPT_FLAG, &a.no_bias, 0, 0, NULL, "layers without bias"},
+        {"init", 0, OPT_STRING, &a.init, 0, 0, "NAME",
+         "uniform, glorot or he (default he for relu, else glorot)"},
+        {"init-from", 0, OPT_STRING, &a.init_from, 0, 0, "MODEL",
+         "start from the weights of a model with the same architecture"},
+        {"no-standardize", 0, OPT_FLAG, &a.no_standardize, 0, 0, NULL,
+         "use the features as they are"},
+        {"ignore", 0, OPT_STRING, &a.ignore, 0, 0, "C1,C2..",
+         "columns to leave out, by name or index"},
+        {"val-split", 0, OPT_DOUBLE, &a.val_split, 0, 0.99, "F",
+         "hold out this fraction of rows for validation (default 0)"},
+        {"quiet", 'q', OPT_FLAG, &a.quiet, 0, 0, NULL, "print only errors"},
+    };
+    const cli_command cmd = {
+        "train", "DATA.csv --target COL -o MODEL [options]",
+        "Trains a network on a CSV file (header row, numeric features) and saves "
+        "it as a safetensors model.\nText or small-integer targets are classified "
+        "(sigmoid for two classes, softmax for more);\nother numbers are "
+        "regressed (linear output, mse).",
+        opts, (int)(sizeof opts / sizeof opts[0]), 1, 1};
+    const char *pos[1];
+    int n_pos;
+    char msg[256];
+    int r = cli_parse(&cmd, argc, argv, pos, &n_pos, msg, sizeof msg);
+    if (r != 0)
+        return r > 0 ? 0 : cli_usage_error(&cmd, msg);
+    if (!a.target)
+        return cli_usage_error(&cmd, "--target is required");
+    if (!a.output_path)
+        return cli_usage_error(&cmd, "-o MODEL is required");
+    a.data = pos[0];
+    return train(&a);
+}

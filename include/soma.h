@@ -1,0 +1,419 @@
+/*
+ * soma.h - the public API of libsoma, a small library for training and
+ * running dense neural networks in C.
+ *
+ * This header is the manual. Every function states its contract: what it
+ * takes, what it returns, who owns what it returns and what it does on bad
+ * input. The library never exits, aborts or prints on bad input; functions
+ * return a soma_status and, when the caller passes a soma_error, fill it with
+ * a one-line message naming the file, line and field where one applies.
+ *
+ * Conventions
+ *   - Matrices are row-major float arrays, one example per row. A shape is
+ *     written [rows, cols]; x is [n, n_inputs].
+ *   - Weights use the PyTorch nn.Linear layout: layer i has weight
+ *     [units, inputs] and bias [units].
+ *   - Every constructor has one matching _free, and _free(NULL) is a no-op.
+ *   - Borrowed pointers are const and only read during the call unless the
+ *     comment says otherwise.
+ *   - Same seed, same bits: soma has its own PRNG and its own exp(), so a
+ *     seeded run gives identical results on every run.
+ *
+ * Thread safety: distinct objects may be used from distinct threads. One
+ * soma_net must not be used by two threads at once (predict keeps a cached
+ * workspace inside the net).
+ */
+#ifndef SOMA_H
+#define SOMA_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define SOMA_VERSION_MAJOR 0
+#define SOMA_VERSION_MINOR 1
+#define SOMA_VERSION_PATCH 0
+#define SOMA_VERSION_STRING "0.1.0"
+
+/* ------------------------------------------------------------------------ */
+/* Errors                                                                   */
+/* ------------------------------------------------------------------------ */
+
+typedef enum soma_status {
+    SOMA_OK = 0,
+    SOMA_ERR_NOMEM,       /* an allocation failed                            */
+    SOMA_ERR_ARG,         /* a bad argument: NULL, out of range, bad spec     */
+    SOMA_ERR_IO,          /* the operating system refused a read or write     */
+    SOMA_ERR_FORMAT,      /* a file's bytes are not what its format allows    */
+    SOMA_ERR_DATA,        /* values are unusable: NaN, wrong label, mismatch  */
+    SOMA_ERR_NUMERIC,     /* training produced NaN or infinity                */
+    SOMA_ERR_UNSUPPORTED  /* valid but not supported by this build            */
+} soma_status;
+
+#define SOMA_ERROR_MAX 512
+
+/* Filled by any function that takes a soma_error* (which may be NULL). */
+typedef struct soma_error {
+    soma_status code;
+    char message[SOMA_ERROR_MAX]; /* one line, no trailing newline */
+} soma_error;
+
+/* A static string describing a status code ("out of memory", ...). */
+const char *soma_status_string(soma_status code);
+
+/* ------------------------------------------------------------------------ */
+/* Network description                                                      */
+/* ------------------------------------------------------------------------ */
+
+typedef enum soma_activation {
+    SOMA_ACT_SIGMOID = 0,
+    SOMA_ACT_TANH,
+    SOMA_ACT_RELU,
+    SOMA_ACT_LEAKY_RELU,  /* slope 0.01 below zero */
+    SOMA_ACT_LINEAR,
+    SOMA_ACT_SOFTMAX      /* over the units of one example */
+} soma_activation;
+
+typedef enum soma_loss {
+    /* sse: 0.5 * sum over batch and outputs of (out - y)^2, not averaged;
+     * its gradient is exactly the blog post's update. */
+    SOMA_LOSS_SSE = 0,
+    /* mse: mean over batch and outputs of (out - y)^2 (PyTorch MSELoss). */
+    SOMA_LOSS_MSE,
+    /* bce: binary cross-entropy, mean over batch and outputs; needs a sigmoid
+     * output and is computed from the logits, so it cannot overflow. */
+    SOMA_LOSS_BCE,
+    /* ce: categorical cross-entropy, mean over the batch; needs a softmax
+     * output and is computed fused from the logits (log-sum-exp). */
+    SOMA_LOSS_CE
+} soma_loss;
+
+typedef enum soma_init {
+    SOMA_INIT_UNIFORM = 0, /* U(-1, 1), the blog post's 2*random - 1 */
+    SOMA_INIT_GLOROT,      /* U(-a, a), a = sqrt(6 / (inputs + units))  */
+    SOMA_INIT_HE           /* U(-a, a), a = sqrt(6 / inputs)            */
+} soma_init;
+
+/* Names used by the CLI and the model file ("sigmoid", "ce", "he", ...).
+ * *_name returns NULL for an out-of-range value; *_parse returns -1 for an
+ * unknown name and otherwise the enum value. */
+const char *soma_activation_name(soma_activation a);
+int soma_activation_parse(const char *name);
+const char *soma_loss_name(soma_loss l);
+int soma_loss_parse(const char *name);
+const char *soma_init_name(soma_init i);
+int soma_init_parse(const char *name);
+
+#define SOMA_MAX_LAYERS 256
+#define SOMA_MAX_UNITS (1 << 24)
+
+/* One dense layer: y = activation(x . W^T + b). */
+typedef struct soma_layer_spec {
+    int units;                  /* outputs of the layer, 1..SOMA_MAX_UNITS */
+    soma_activation activation;
+    int bias;                   /* non-zero: the layer has a bias vector   */
+} soma_layer_spec;
+
+/* The architecture of a network. */
+typedef struct soma_spec {
+    int n_inputs;                  /* features per example, >= 1          */
+    int n_layers;                  /* 1..SOMA_MAX_LAYERS                   */
+    const soma_layer_spec *layers; /* [n_layers], borrowed                 */
+    soma_loss loss;
+} soma_spec;
+
+typedef struct soma_net soma_net;
+
+/* Creates a network with the given architecture and all parameters zero.
+ * Checks the spec: sizes in range, the parameter count fits in memory,
+ * bce needs a sigmoid last layer and ce a softmax last layer with at least
+ * two units. Returns NULL on error (err says why). Free with soma_net_free. */
+soma_net *soma_net_new(const soma_spec *spec, soma_error *err);
+
+void soma_net_free(soma_net *net);
+
+/* A deep copy, or NULL on allocation failure. */
+soma_net *soma_net_clone(const soma_net *net, soma_error *err);
+
+/* Fills weights with the initialiser using a PRNG seeded with seed; biases
+ * are set to zero. Same seed, same weights, on every platform. */
+soma_status soma_net_init(soma_net *net, soma_init init, uint64_t seed,
+                          soma_error *err);
+
+/* Architecture queries. Out-of-range layer indices return 0 / the zero
+ * value. */
+int soma_net_n_inputs(const soma_net *net);
+int soma_net_n_outputs(const soma_net *net);
+int soma_net_n_layers(const soma_net *net);
+soma_layer_spec soma_net_layer(const soma_net *net, int layer);
+soma_loss soma_net_loss(const soma_net *net);
+
+/* All parameters in one flat array, layer by layer: weight [units, inputs]
+ * then bias [units] (absent without bias). The pointer belongs to the net
+ * and stays valid until soma_net_free; callers may read and write it. */
+float *soma_net_params(soma_net *net);
+const float *soma_net_params_const(const soma_net *net);
+size_t soma_net_n_params(const soma_net *net);
+
+/* Pointers into the flat array for one layer; the bias pointer is NULL for
+ * a layer without bias. NULL for an out-of-range layer. */
+float *soma_net_weight(soma_net *net, int layer);
+float *soma_net_bias(soma_net *net, int layer);
+
+/* Copies the parameters of src into dst; both must have the same
+ * architecture (SOMA_ERR_ARG otherwise). Used by --init-from. */
+soma_status soma_net_copy_params(soma_net *dst, const soma_net *src,
+                                 soma_error *err);
+
+/* ---- Input standardisation ---------------------------------------------
+ * A net may carry per-feature mean and standard deviation. When it does,
+ * soma_predict and soma_train standardise every input row as
+ * (x - mean) / std before the first layer, so callers always pass raw data.
+ */
+
+/* Computes mean and population standard deviation of each column of
+ * x [n, d] (in double precision). A column whose deviation is 0 gets std 1.
+ * mean and std are [d], owned by the caller. n must be >= 1. */
+soma_status soma_standardize_fit(const float *x, size_t n, int d,
+                                 float *mean, float *std, soma_error *err);
+
+/* Copies mean and std ([n_inputs] each) into the net; NULL for both turns
+ * standardisation off. Every std must be finite and > 0. */
+soma_status soma_net_set_standardize(soma_net *net, const float *mean,
+                                     const float *std, soma_error *err);
+
+/* Borrowed pointers to the net's mean and std, or NULL when it has none. */
+const float *soma_net_mean(const soma_net *net);
+const float *soma_net_std(const soma_net *net);
+
+/* ---- Labels and metadata ----------------------------------------------- */
+
+/* Class labels, one per class, in output order (for a single sigmoid output:
+ * two labels, for 0 and 1). Copies the strings. n = 0 clears them. */
+soma_status soma_net_set_classes(soma_net *net, int n, const char *const *labels,
+                                 soma_error *err);
+int soma_net_n_classes(const soma_net *net);
+const char *soma_net_class(const soma_net *net, int i); /* borrowed or NULL */
+
+/* Names of the input features (optional), used by the CLI to find the
+ * columns of a CSV by name. Copies the strings; n must be n_inputs or 0. */
+soma_status soma_net_set_features(soma_net *net, int n,
+                                  const char *const *names, soma_error *err);
+int soma_net_n_features(const soma_net *net);
+const char *soma_net_feature(const soma_net *net, int i);
+
+/* Free-form string metadata saved in the model file (training settings,
+ * target column name...). Setting an existing key replaces its value; a
+ * NULL value removes it. Keys must not be empty; "format" and keys that
+ * start with "soma." are reserved for the model file's own fields. */
+soma_status soma_net_set_meta(soma_net *net, const char *key,
+                              const char *value, soma_error *err);
+const char *soma_net_get_meta(const soma_net *net, const char *key);
+int soma_net_n_meta(const soma_net *net);
+const char *soma_net_meta_key(const soma_net *net, int i);
+
+/* ------------------------------------------------------------------------ */
+/* Inference                                                                */
+/* ------------------------------------------------------------------------ */
+
+/* Runs the network on x [n, n_inputs] and writes out [n, n_outputs]: the
+ * output activations (probabilities for sigmoid and softmax outputs).
+ * Applies the net's standardisation. Inputs must be finite (SOMA_ERR_DATA
+ * names the row and column otherwise). n = 0 is allowed and does nothing. */
+soma_status soma_predict(soma_net *net, const float *x, size_t n, float *out,
+                         soma_error *err);
+
+/* The predicted class of each output row out [n, n_outputs]: argmax, or for a
+ * single output, 1 when out >= 0.5 else 0. classes is [n]. */
+void soma_argmax(const float *out, size_t n, int n_outputs, int *classes);
+
+/* Loss and accuracy of the net on x [n, n_inputs] with targets y [n, y_cols]
+ * (see soma_train for the target layout). accuracy is set for
+ * classification losses (bce, ce) and to -1 otherwise. confusion, when not
+ * NULL, receives a [k, k] matrix of counts (row = true class, column =
+ * predicted) where k = n_outputs, or 2 for a single sigmoid output. */
+soma_status soma_evaluate(soma_net *net, const float *x, const float *y,
+                          size_t n, int y_cols, double *loss, double *accuracy,
+                          size_t *confusion, soma_error *err);
+
+/* ------------------------------------------------------------------------ */
+/* Training                                                                 */
+/* ------------------------------------------------------------------------ */
+
+typedef enum soma_optimizer {
+    SOMA_OPT_GD = 0, /* w -= lr * g                                        */
+    SOMA_OPT_SGD,    /* v = momentum * v + g;  w -= lr * v  (PyTorch SGD)   */
+    SOMA_OPT_ADAM    /* Adam with bias correction (PyTorch Adam)            */
+} soma_optimizer;
+
+const char *soma_optimizer_name(soma_optimizer o);
+int soma_optimizer_parse(const char *name);
+
+/* Called after every batch; return non-zero to stop training after it (the
+ * net then holds the weights after that batch). */
+typedef int (*soma_batch_fn)(void *ctx, int epoch, size_t batch,
+                             size_t n_batches, double batch_loss);
+/* Called after every epoch with the mean training loss of that epoch;
+ * return non-zero to stop. */
+typedef int (*soma_epoch_fn)(void *ctx, int epoch, double train_loss,
+                             double train_accuracy);
+
+typedef struct soma_train_config {
+    soma_optimizer optimizer;
+    double learning_rate;
+    double momentum;      /* sgd only                                     */
+    double beta1, beta2;  /* adam; 0 means the defaults 0.9 and 0.999      */
+    double epsilon;       /* adam; 0 means the default 1e-8                */
+    double weight_decay;  /* L2: adds weight_decay * w to the gradient of
+                             every weight (not biases)                   */
+    size_t batch_size;    /* 0: the whole data set in one batch           */
+    int epochs;           /* passes over the data, >= 0                   */
+    int shuffle;          /* non-zero: seeded reshuffle before each epoch */
+    uint64_t seed;        /* shuffling PRNG seed                          */
+    soma_batch_fn on_batch; /* optional */
+    soma_epoch_fn on_epoch; /* optional */
+    void *ctx;              /* passed to the callbacks */
+} soma_train_config;
+
+/* A config with the defaults: adam, lr 0.001, batch 32, 10 epochs,
+ * shuffle on, seed 1, everything else 0. */
+soma_train_config soma_train_config_default(void);
+
+/* Trains net on x [n, n_inputs] with targets y [n, y_cols].
+ *
+ * Targets: for sse, mse and bce, y_cols equals the number of outputs and
+ * holds the wanted output values (for bce each must be 0 or 1). For ce,
+ * y_cols is either 1 (the class index 0..k-1 of each row, stored as a float)
+ * or k (one row of non-negative target weights per example, normally
+ * probabilities that sum to 1).
+ *
+ * Returns SOMA_ERR_DATA naming the row for a bad target or non-finite
+ * input, SOMA_ERR_NUMERIC naming the epoch and batch if the loss or the
+ * weights become NaN or infinite (the net then holds the last finite
+ * weights). n must be >= 1. */
+soma_status soma_train(soma_net *net, const float *x, const float *y,
+                       size_t n, int y_cols, const soma_train_config *cfg,
+                       soma_error *err);
+
+/* ---- Step by step ------------------------------------------------------
+ * A soma_trainer holds everything a training run needs besides the net:
+ * optimizer state, the shuffling PRNG, the epoch counter and all workspace,
+ * so that no allocation happens inside the training loop. soma_train is a
+ * loop over soma_trainer_epoch. */
+typedef struct soma_trainer soma_trainer;
+
+/* Creates a trainer for net (borrowed: it must outlive the trainer) with a
+ * copy of cfg, for data sets of n_examples rows (this bounds the workspace:
+ * batches hold min(batch_size, n_examples) rows, all of them when
+ * batch_size is 0). Every later epoch must pass the same n. */
+soma_trainer *soma_trainer_new(soma_net *net, const soma_train_config *cfg,
+                               size_t n_examples, soma_error *err);
+void soma_trainer_free(soma_trainer *t);
+
+/* Runs one epoch over the data. Stores the mean loss (and accuracy, or -1)
+ * of the epoch in *loss and *accuracy when they are not NULL. Returns
+ * SOMA_OK, an error, or SOMA_OK with *stopped set when a callback asked to
+ * stop (stopped may be NULL). */
+soma_status soma_trainer_epoch(soma_trainer *t, const float *x, const float *y,
+                               size_t n, int y_cols, double *loss,
+                               double *accuracy, int *stopped, soma_error *err);
+
+/* Epochs completed so far. */
+int soma_trainer_epochs_done(const soma_trainer *t);
+
+/* ------------------------------------------------------------------------ */
+/* Data sets                                                                */
+/* ------------------------------------------------------------------------ */
+
+/* A table of examples: x [n_rows, n_features] and, when a target was read,
+ * y [n_rows] (class index for classification, value for regression). */
+typedef struct soma_dataset {
+    size_t n_rows;
+    int n_features;
+    float *x;               /* [n_rows, n_features]                        */
+    float *y;               /* [n_rows] or NULL when there is no target    */
+    char **feature_names;   /* [n_features]                               */
+    char *target_name;      /* NULL when there is no target                */
+    int n_classes;          /* 0 for a numeric (regression) target         */
+    char **class_names;     /* [n_classes], sorted                         */
+    size_t *line;           /* [n_rows]: the source line of each row (1-based,
+                               for error messages), or NULL                */
+} soma_dataset;
+
+void soma_dataset_free(soma_dataset *ds);
+
+/* Splits ds into a training part and a validation part holding
+ * round(fraction * n_rows) rows, drawn by a seeded shuffle (the same seed
+ * always gives the same split). Both parts are deep copies to free with
+ * soma_dataset_free; the row order inside each part follows the shuffle.
+ * fraction must be in [0, 1) and leave at least one training row; fraction
+ * 0 gives *val = NULL and a copy in *train. */
+soma_status soma_dataset_split(const soma_dataset *ds, double fraction,
+                               uint64_t seed, soma_dataset **train,
+                               soma_dataset **val, soma_error *err);
+
+typedef enum soma_target_kind {
+    SOMA_TARGET_AUTO = 0,   /* text labels, or integers with few distinct
+                               values (<= 32): classes; other numbers: value */
+    SOMA_TARGET_CLASSES,    /* every distinct value is a class              */
+    SOMA_TARGET_VALUE       /* the number itself (regression, or 0/1 for one
+                               sigmoid output); must be numeric             */
+} soma_target_kind;
+
+typedef struct soma_csv_options {
+    const char *target;        /* column name, or its 0-based index as text;
+                                  NULL: no target (predict)                */
+    const char *const *ignore; /* names or indices of columns to drop      */
+    int n_ignore;
+    /* When not NULL: read exactly these feature columns by name, in this
+     * order, and ignore all others (predict and eval with a model). */
+    const char *const *features;
+    int n_features;
+    soma_target_kind target_kind;
+    /* When not NULL, class labels to map the target onto (eval with a
+     * model): a label outside them is an error naming the line. */
+    const char *const *classes;
+    int n_classes;
+} soma_csv_options;
+
+/* Reads a CSV file: a header row, comma separators, RFC 4180 quoting
+ * (double quotes, "" inside quotes, line breaks inside quotes), LF or CRLF
+ * line ends, an optional UTF-8 byte-order mark. Every feature must be a
+ * finite number. Errors name the file, line and column. On success *out is a
+ * new data set to free with soma_dataset_free. */
+soma_status soma_csv_read(const char *path, const soma_csv_options *opt,
+                          soma_dataset **out, soma_error *err);
+
+/* The same from a memory buffer; name is used in error messages. */
+soma_status soma_csv_parse(const char *data, size_t size, const char *name,
+                           const soma_csv_options *opt, soma_dataset **out,
+                           soma_error *err);
+
+/* ------------------------------------------------------------------------ */
+/* Model files (safetensors; see docs/model-format.md)                      */
+/* ------------------------------------------------------------------------ */
+
+/* Writes the net to path: first to a temporary file in the same directory,
+ * flushed and synced, then renamed over path, so an existing file is either
+ * kept whole or replaced whole. */
+soma_status soma_net_save(const soma_net *net, const char *path,
+                          soma_error *err);
+
+/* Reads a model file, validating every field (see docs/model-format.md).
+ * Returns NULL with err set on any problem; never crashes on a hostile file.
+ * Free with soma_net_free. */
+soma_net *soma_net_load(const char *path, soma_error *err);
+
+/* The same from a buffer holding a whole file; name is for messages. */
+soma_net *soma_net_load_buffer(const void *data, size_t size, const char *name,
+                               soma_error *err);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* SOMA_H */

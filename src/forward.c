@@ -1,0 +1,153 @@
+/*
+ * forward.c - inference: the forward pass, predict and evaluate.
+ */
+#include "internal.h"
+#include "kernels/kernels.h"
+
+#include <string.h>
+
+/* Rows per chunk in predict and evaluate: big enough for the matrix kernel
+ * to stream, small enough that the workspace stays in cache. */
+#define CHUNK 256
+
+void soma_forward(const soma_net *net, const float *in, size_t n,
+                  float *const *acts, float *logits)
+{
+    const float *a = in;
+    for (int l = 0; l < net->n_layers; l++) {
+        const soma_layer_spec *ls = &net->layers[l];
+        int units = ls->units, fan_in = net->fan_in[l];
+        float *z = acts[l];
+        /* z [n, units] = a [n, fan_in] . W^T, W [units, fan_in] */
+        soma_sgemm(0, 1, (int)n, units, fan_in, 1.0f, a, fan_in,
+                   net->params + net->w_off[l], fan_in, 0.0f, z, units);
+        if (ls->bias) {
+            const float *b = net->params + net->b_off[l];
+            for (size_t r = 0; r < n; r++) {
+                float *zr = z + r * (size_t)units;
+                for (int j = 0; j < units; j++)
+                    zr[j] += b[j];
+            }
+        }
+        if (logits && l == net->n_layers - 1)
+            memcpy(logits, z, n * (size_t)units * sizeof(float));
+        soma_act_forward(ls->activation, z, n, units);
+        a = z;
+    }
+}
+
+/* Makes sure the net's predict workspace holds three [CHUNK, max_units]
+ * buffers. */
+static soma_status reserve_workspace(soma_net *net, soma_error *err)
+{
+    if (net->ws)
+        return SOMA_OK;
+    size_t per;
+    if (!soma_size_mul(CHUNK, (size_t)net->max_units, &per))
+        return soma_fail(err, SOMA_ERR_NOMEM, "network too wide");
+    net->ws = soma_alloc_array(per, 3 * sizeof(float));
+    if (!net->ws)
+        return soma_fail(err, SOMA_ERR_NOMEM,
+                         "out of memory for the predict workspace");
+    net->ws_rows = CHUNK;
+    return SOMA_OK;
+}
+
+/* Runs one chunk of rows: standardises x into the workspace and runs the
+ * layers ping-ponging between two buffers. Returns the output [n, k]; the
+ * logits go to the third buffer when want_logits. */
+static const float *run_chunk(soma_net *net, const float *x, size_t n,
+                              int want_logits, float **logits)
+{
+    size_t per = net->ws_rows * (size_t)net->max_units;
+    float *buf[2] = {net->ws, net->ws + per};
+    float *acts[SOMA_MAX_LAYERS];
+    soma_standardize_rows(net, x, n, buf[0]);
+    for (int l = 0; l < net->n_layers; l++)
+        acts[l] = buf[(l + 1) % 2];
+    *logits = want_logits ? net->ws + 2 * per : NULL;
+    soma_forward(net, buf[0], n, acts, *logits);
+    return acts[net->n_layers - 1];
+}
+
+static soma_status check_inputs(const soma_net *net, const float *x, size_t n,
+                                soma_error *err)
+{
+    size_t d = (size_t)net->n_inputs;
+    size_t bad = soma_find_nonfinite(x, n * d);
+    if (bad < n * d)
+        return soma_fail(err, SOMA_ERR_DATA,
+                         "row %zu, input %zu: %g is not a finite number",
+                         bad / d, bad % d, (double)x[bad]);
+    return SOMA_OK;
+}
+
+soma_status soma_predict(soma_net *net, const float *x, size_t n, float *out,
+                         soma_error *err)
+{
+    if (!net || (n > 0 && (!x || !out)))
+        return soma_fail(err, SOMA_ERR_ARG, "predict needs a net, inputs and "
+                                            "an output buffer");
+    soma_status s = check_inputs(net, x, n, err);
+    if (s == SOMA_OK)
+        s = reserve_workspace(net, err);
+    if (s != SOMA_OK)
+        return s;
+    size_t d = (size_t)net->n_inputs, k = (size_t)soma_net_n_outputs(net);
+    for (size_t r = 0; r < n; r += CHUNK) {
+        size_t m = n - r < CHUNK ? n - r : CHUNK;
+        float *logits;
+        const float *o = run_chunk(net, x + r * d, m, 0, &logits);
+        memcpy(out + r * k, o, m * k * sizeof(float));
+    }
+    return SOMA_OK;
+}
+
+soma_status soma_evaluate(soma_net *net, const float *x, const float *y,
+                          size_t n, int y_cols, double *loss, double *accuracy,
+                          size_t *confusion, soma_error *err)
+{
+    if (!net || !x || !y || n == 0)
+        return soma_fail(err, SOMA_ERR_ARG,
+                         "evaluate needs a net and at least one example");
+    int k = soma_net_n_outputs(net);
+    soma_status s = soma_check_targets(net->loss, k, y, n, y_cols, err);
+    if (s == SOMA_OK)
+        s = check_inputs(net, x, n, err);
+    if (s == SOMA_OK)
+        s = reserve_workspace(net, err);
+    if (s != SOMA_OK)
+        return s;
+    int classify = net->loss == SOMA_LOSS_CE || net->loss == SOMA_LOSS_BCE;
+    int nc = k == 1 ? 2 : k;
+    int with_confusion = confusion && classify &&
+                         (net->loss == SOMA_LOSS_CE || k == 1);
+    if (with_confusion)
+        memset(confusion, 0, (size_t)nc * (size_t)nc * sizeof *confusion);
+    double total = 0.0;
+    size_t correct = 0, d = (size_t)net->n_inputs;
+    for (size_t r = 0; r < n; r += CHUNK) {
+        size_t m = n - r < CHUNK ? n - r : CHUNK;
+        float *z;
+        const float *o = run_chunk(net, x + r * d, m, 1, &z);
+        const float *yc = y + r * (size_t)y_cols;
+        total += soma_loss_eval(net->loss, z, o, yc, y_cols, m, k, (double)n,
+                                NULL);
+        if (classify)
+            correct += soma_count_correct(net->loss, o, yc, y_cols, m, k);
+        if (with_confusion) {
+            for (size_t i = 0; i < m; i++) {
+                int truth = soma_target_class(net->loss, yc + i * (size_t)y_cols,
+                                              y_cols, k);
+                int pred;
+                soma_argmax(o + i * (size_t)k, 1, k, &pred);
+                confusion[(size_t)truth * (size_t)nc + (size_t)pred]++;
+            }
+        }
+    }
+    if (loss)
+        *loss = total;
+    if (accuracy)
+        *accuracy = classify ? (double)correct / (double)n : -1.0;
+    return SOMA_OK;
+}

@@ -1,0 +1,167 @@
+/*
+ * internal.h - what the parts of libsoma share and the public API hides:
+ * the net's layout, the one allocator, error helpers, the PRNG.
+ */
+#ifndef SOMA_INTERNAL_H
+#define SOMA_INTERNAL_H
+
+#include "soma.h"
+
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#if defined(__GNUC__) || defined(__clang__)
+#define SOMA_PRINTF(a, b) __attribute__((format(printf, a, b)))
+#else
+#define SOMA_PRINTF(a, b)
+#endif
+
+/* ---- Errors -------------------------------------------------------------
+ * Sets err (when not NULL) and returns code, so a failing path reads
+ *     return soma_fail(err, SOMA_ERR_FORMAT, "%s: line %zu: ...", ...);  */
+soma_status soma_fail(soma_error *err, soma_status code, const char *fmt, ...)
+    SOMA_PRINTF(3, 4);
+void soma_clear_error(soma_error *err);
+
+/* ---- Memory -------------------------------------------------------------
+ * Every allocation in the library goes through these, so tests can make the
+ * k-th one fail. Sizes are checked for overflow: soma_alloc_array(n, size)
+ * returns NULL when n * size does not fit in size_t. soma_free(NULL) is a
+ * no-op. */
+void *soma_alloc(size_t size);
+void *soma_alloc_zero(size_t n, size_t size);
+void *soma_alloc_array(size_t n, size_t size);
+void *soma_realloc_array(void *p, size_t n, size_t size);
+void soma_free(void *p);
+char *soma_strdup(const char *s);
+
+/* Overflow-checked size arithmetic: return 0 and leave *out untouched on
+ * overflow, 1 on success. */
+int soma_size_mul(size_t a, size_t b, size_t *out);
+int soma_size_add(size_t a, size_t b, size_t *out);
+
+/* Failure injection for tests: after soma_debug_fail_after(k), the k-th
+ * following allocation (1-based) and none other fails; k = 0 disables.
+ * soma_debug_alloc_count() counts allocations since the last call to
+ * soma_debug_fail_after. Not thread-safe; tests only. */
+void soma_debug_fail_after(unsigned long k);
+unsigned long soma_debug_alloc_count(void);
+
+/* ---- PRNG ---------------------------------------------------------------
+ * xoshiro256** seeded through splitmix64: fast, 256 bits of state, the
+ * same sequence on every platform. */
+typedef struct soma_rng {
+    uint64_t s[4];
+} soma_rng;
+
+void soma_rng_seed(soma_rng *r, uint64_t seed);
+uint64_t soma_rng_next(soma_rng *r);
+/* Uniform in [0, 1) with 24 random bits (exactly representable). */
+float soma_rng_float(soma_rng *r);
+/* Uniform integer in [0, n), unbiased; n >= 1. */
+uint64_t soma_rng_below(soma_rng *r, uint64_t n);
+
+/* ---- The network --------------------------------------------------------
+ * Parameters live in one flat array: for each layer its weight
+ * [units, inputs] then its bias [units]. w_off and b_off index into it. */
+struct soma_net {
+    int n_inputs;
+    int n_layers;
+    soma_layer_spec *layers; /* [n_layers] */
+    int *fan_in;             /* [n_layers] inputs of each layer */
+    soma_loss loss;
+    size_t *w_off;           /* [n_layers] */
+    size_t *b_off;           /* [n_layers], meaningful where layers[i].bias */
+    size_t n_params;
+    float *params;           /* [n_params] */
+    int max_units;           /* widest layer, inputs included */
+
+    float *mean, *std;       /* [n_inputs] each, or both NULL */
+
+    int n_classes;
+    char **classes;
+    int n_features;
+    char **features;
+    int n_meta;
+    char **meta_keys, **meta_values;
+
+    /* predict workspace, grown on demand: two [rows, max_units] buffers */
+    float *ws;
+    size_t ws_rows;
+};
+
+/* Checks a spec the way soma_net_new does. */
+soma_status soma_spec_check(const soma_spec *spec, soma_error *err);
+
+/* Forward pass over a batch already standardised: in [n, n_inputs],
+ * acts[l] [n, units_l] receives the output of layer l. When logits is not
+ * NULL the last layer's pre-activation is also copied there [n, units].
+ * Pure arithmetic: no checks, no allocation. */
+void soma_forward(const soma_net *net, const float *in, size_t n,
+                  float *const *acts, float *logits);
+
+/* Copies rows [n, d] from src to dst, standardising with the net's
+ * mean/std when it has them. */
+void soma_standardize_rows(const soma_net *net, const float *src, size_t n,
+                           float *dst);
+
+/* Returns the index of the first non-finite value in x [n] or n. */
+size_t soma_find_nonfinite(const float *x, size_t n);
+
+
+/* ---- Activations (src/activations.c) -------------------------------------
+ * In place over x [rows, cols]. backward turns g = dL/dy into dL/dz using
+ * the forward output y = f(z) (every soma activation's derivative can be
+ * written in terms of its output). */
+void soma_act_forward(soma_activation a, float *x, size_t rows, int cols);
+void soma_act_backward(soma_activation a, const float *y, float *g, size_t rows,
+                       int cols);
+#define SOMA_LEAKY_SLOPE 0.01f
+
+/* ---- Losses (src/losses.c) -----------------------------------------------
+ * For a batch of B rows with k outputs: logits z [B, k] (the last layer's
+ * pre-activation), out [B, k] = act(z), targets y [B, y_cols] as described
+ * at soma_train. Returns the loss of the batch (a mean or, for sse, a sum,
+ * see soma_loss) and, when grad is not NULL, writes into grad [B, k]:
+ *   - for the fused pairs (bce with sigmoid, ce with softmax) dL/dz;
+ *   - otherwise dL/dout, to be passed through soma_act_backward.
+ * soma_loss_is_fused tells which. norm_rows is the number of rows the mean
+ * is taken over (B for a batch). */
+double soma_loss_eval(soma_loss loss, const float *z, const float *out,
+                      const float *y, int y_cols, size_t B, int k,
+                      double norm_rows, float *grad);
+int soma_loss_is_fused(soma_loss loss);
+
+/* Checks targets y [n, y_cols] against the loss and output width: shape,
+ * finiteness, 0/1 for bce, class indices for ce. Names the row on error. */
+soma_status soma_check_targets(soma_loss loss, int k, const float *y,
+                               size_t n, int y_cols, soma_error *err);
+
+/* Number of correct predictions in a batch for classification losses. */
+size_t soma_count_correct(soma_loss loss, const float *out, const float *y,
+                          int y_cols, size_t B, int k);
+/* The true class of row i of the targets (ce, bce with one output). */
+int soma_target_class(soma_loss loss, const float *y_row, int y_cols, int k);
+
+/* ---- Optimizers (src/optimizers.c) ---------------------------------------
+ * Flat loops over the parameter array w [n], its gradient g [n] and the
+ * optimizer state m, v [n] (unused ones may be NULL). step is the 1-based
+ * update count (Adam's bias correction). */
+typedef struct soma_opt_params {
+    soma_optimizer kind;
+    float lr, momentum, beta1, beta2, epsilon;
+    double beta1_pow, beta2_pow; /* beta^step, kept by the caller */
+} soma_opt_params;
+
+void soma_opt_update(const soma_opt_params *p, float *w, const float *g,
+                     float *m, float *v, size_t n);
+
+/* ---- Training internals, exposed for tests (src/train.c) ----------------
+ * The gradient of the loss over rows x [n, n_inputs], y [n, y_cols] taken
+ * as one batch (n <= the trainer's batch size), written to grad
+ * [n_params]; returns the loss. No update, no weight decay. */
+double soma_trainer_gradient(soma_trainer *t, const float *x, const float *y,
+                             size_t n, int y_cols, float *grad);
+
+#endif /* SOMA_INTERNAL_H */

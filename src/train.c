@@ -1,0 +1,365 @@
+/*
+ * train.c - the training loop: batches, forward, loss, backward, update.
+ *
+ * All memory is allocated by soma_trainer_new; an epoch allocates nothing.
+ * Per batch of B rows, with a_l [B, units_l] the output of layer l (a_-1 the
+ * standardised input) and W_l [units_l, fan_in_l]:
+ *   forward   z_l = a_{l-1} . W_l^T + b_l,   a_l = f_l(z_l)
+ *   loss      d_L = dL/dz_L (fused losses) or f_L'(dL/da_L)
+ *   backward  dW_l = d_l^T . a_{l-1},  db_l = column sums of d_l,
+ *             d_{l-1} = f_{l-1}'(d_l . W_l)
+ */
+#include "internal.h"
+#include "kernels/kernels.h"
+
+#include <math.h>
+#include <string.h>
+
+struct soma_trainer {
+    soma_net *net;               /* borrowed */
+    soma_train_config cfg;
+    size_t n;                    /* rows of the data set */
+    size_t batch;                /* rows per batch */
+    soma_rng rng;
+    int epochs_done;
+    uint64_t steps;              /* updates so far */
+    double beta1_pow, beta2_pow; /* Adam's beta^steps */
+    size_t *perm;                /* [n] row order of the current epoch */
+    float *grad;                 /* [n_params] */
+    float *m, *v;                /* [n_params] optimizer state or NULL */
+    float *xb;                   /* [batch, n_inputs] */
+    float *yb;                   /* [batch, n_outputs] */
+    float *acts;                 /* per layer [batch, units_l], contiguous */
+    float *logits;               /* [batch, k] */
+    float *delta[2];             /* [batch, max_units] each */
+};
+
+soma_train_config soma_train_config_default(void)
+{
+    soma_train_config c;
+    memset(&c, 0, sizeof c);
+    c.optimizer = SOMA_OPT_ADAM;
+    c.learning_rate = 0.001;
+    c.batch_size = 32;
+    c.epochs = 10;
+    c.shuffle = 1;
+    c.seed = 1;
+    return c;
+}
+
+static soma_status check_config(const soma_train_config *c, soma_error *err)
+{
+    if (!soma_optimizer_name(c->optimizer))
+        return soma_fail(err, SOMA_ERR_ARG, "unknown optimizer %d",
+                         (int)c->optimizer);
+    if (!isfinite(c->learning_rate) || c->learning_rate < 0.0)
+        return soma_fail(err, SOMA_ERR_ARG,
+                         "learning rate must be a finite number >= 0, not %g",
+                         c->learning_rate);
+    if (!(c->momentum >= 0.0 && c->momentum < 1.0))
+        return soma_fail(err, SOMA_ERR_ARG, "momentum must be in [0, 1), not %g",
+                         c->momentum);
+    if (!(c->beta1 >= 0.0 && c->beta1 < 1.0) || !(c->beta2 >= 0.0 && c->beta2 < 1.0))
+        return soma_fail(err, SOMA_ERR_ARG, "adam betas must be in [0, 1)");
+    if (!(c->epsilon >= 0.0) || !isfinite(c->epsilon))
+        return soma_fail(err, SOMA_ERR_ARG, "adam epsilon must be >= 0");
+    if (!(c->weight_decay >= 0.0) || !isfinite(c->weight_decay))
+        return soma_fail(err, SOMA_ERR_ARG,
+                         "weight decay must be a finite number >= 0, not %g",
+                         c->weight_decay);
+    if (c->epochs < 0)
+        return soma_fail(err, SOMA_ERR_ARG, "epochs must be >= 0, not %d",
+                         c->epochs);
+    return SOMA_OK;
+}
+
+void soma_trainer_free(soma_trainer *t)
+{
+    if (!t)
+        return;
+    soma_free(t->perm);
+    soma_free(t->grad);
+    soma_free(t->m);
+    soma_free(t->v);
+    soma_free(t->xb);
+    soma_free(t->yb);
+    soma_free(t->acts);
+    soma_free(t->logits);
+    soma_free(t->delta[0]);
+    soma_free(t->delta[1]);
+    soma_free(t);
+}
+
+soma_trainer *soma_trainer_new(soma_net *net, const soma_train_config *cfg,
+                               size_t n_examples, soma_error *err)
+{
+    if (!net || !cfg || n_examples == 0) {
+        soma_fail(err, SOMA_ERR_ARG,
+                  "training needs a net, a config and at least one example");
+        return NULL;
+    }
+    if (check_config(cfg, err) != SOMA_OK)
+        return NULL;
+    soma_trainer *t = soma_alloc_zero(1, sizeof *t);
+    if (!t)
+        goto nomem;
+    t->net = net;
+    t->cfg = *cfg;
+    if (t->cfg.beta1 == 0.0)
+        t->cfg.beta1 = 0.9;
+    if (t->cfg.beta2 == 0.0)
+        t->cfg.beta2 = 0.999;
+    if (t->cfg.epsilon == 0.0)
+        t->cfg.epsilon = 1e-8;
+    t->n = n_examples;
+    t->batch = cfg->batch_size == 0 || cfg->batch_size > n_examples
+                   ? n_examples
+                   : cfg->batch_size;
+    soma_rng_seed(&t->rng, cfg->seed);
+    t->beta1_pow = t->beta2_pow = 1.0;
+
+    size_t P = net->n_params, B = t->batch, k = (size_t)soma_net_n_outputs(net);
+    size_t act_total = 0;
+    for (int l = 0; l < net->n_layers; l++) {
+        size_t sz;
+        if (!soma_size_mul(B, (size_t)net->layers[l].units, &sz) ||
+            !soma_size_add(act_total, sz, &act_total))
+            goto nomem;
+    }
+    size_t wide;
+    if (!soma_size_mul(B, (size_t)net->max_units, &wide))
+        goto nomem;
+    t->perm = soma_alloc_array(n_examples, sizeof *t->perm);
+    t->grad = soma_alloc_array(P, sizeof(float));
+    if (cfg->optimizer != SOMA_OPT_GD)
+        t->m = soma_alloc_zero(P, sizeof(float));
+    if (cfg->optimizer == SOMA_OPT_ADAM)
+        t->v = soma_alloc_zero(P, sizeof(float));
+    t->xb = soma_alloc_array(B * (size_t)net->n_inputs, sizeof(float));
+    t->yb = soma_alloc_array(B * k, sizeof(float));
+    t->acts = soma_alloc_array(act_total, sizeof(float));
+    t->logits = soma_alloc_array(B * k, sizeof(float));
+    t->delta[0] = soma_alloc_array(wide, sizeof(float));
+    t->delta[1] = soma_alloc_array(wide, sizeof(float));
+    if (!t->perm || !t->grad || (cfg->optimizer != SOMA_OPT_GD && !t->m) ||
+        (cfg->optimizer == SOMA_OPT_ADAM && !t->v) || !t->xb || !t->yb ||
+        !t->acts || !t->logits || !t->delta[0] || !t->delta[1])
+        goto nomem;
+    return t;
+nomem:
+    soma_trainer_free(t);
+    soma_fail(err, SOMA_ERR_NOMEM, "out of memory setting up training");
+    return NULL;
+}
+
+int soma_trainer_epochs_done(const soma_trainer *t)
+{
+    return t ? t->epochs_done : 0;
+}
+
+/* Copies rows perm[0..B) of x and y into the batch buffers, standardising
+ * the inputs. */
+static void gather(soma_trainer *t, const float *x, const float *y, int y_cols,
+                   const size_t *rows, size_t B)
+{
+    const soma_net *net = t->net;
+    size_t d = (size_t)net->n_inputs, yc = (size_t)y_cols;
+    for (size_t r = 0; r < B; r++) {
+        soma_standardize_rows(net, x + rows[r] * d, 1, t->xb + r * d);
+        memcpy(t->yb + r * yc, y + rows[r] * yc, yc * sizeof(float));
+    }
+}
+
+/* Forward, loss and backward for the batch in xb/yb; leaves the gradient
+ * of the batch loss in t->grad and returns the loss. */
+static double batch_gradient(soma_trainer *t, size_t B, int y_cols,
+                             size_t *correct)
+{
+    const soma_net *net = t->net;
+    int L = net->n_layers, k = soma_net_n_outputs(net);
+    float *acts[SOMA_MAX_LAYERS];
+    float *p = t->acts;
+    for (int l = 0; l < L; l++) {
+        acts[l] = p;
+        p += B * (size_t)net->layers[l].units;
+    }
+    soma_forward(net, t->xb, B, acts, t->logits);
+
+    const float *out = acts[L - 1];
+    float *d = t->delta[0];
+    double loss = soma_loss_eval(net->loss, t->logits, out, t->yb, y_cols, B, k,
+                                 (double)B, d);
+    if (net->loss == SOMA_LOSS_CE || net->loss == SOMA_LOSS_BCE)
+        *correct += soma_count_correct(net->loss, out, t->yb, y_cols, B, k);
+    if (!soma_loss_is_fused(net->loss))
+        soma_act_backward(net->layers[L - 1].activation, out, d, B, k);
+
+    for (int l = L - 1; l >= 0; l--) {
+        int units = net->layers[l].units, fan_in = net->fan_in[l];
+        const float *a_prev = l > 0 ? acts[l - 1] : t->xb;
+        float *gw = t->grad + net->w_off[l];
+        /* dW [units, fan_in] = d^T [units, B] . a_prev [B, fan_in] */
+        soma_sgemm(1, 0, units, fan_in, (int)B, 1.0f, d, units, a_prev, fan_in,
+                   0.0f, gw, fan_in);
+        if (net->layers[l].bias) {
+            float *gb = t->grad + net->b_off[l];
+            for (int j = 0; j < units; j++)
+                gb[j] = 0.0f;
+            for (size_t r = 0; r < B; r++)
+                for (int j = 0; j < units; j++)
+                    gb[j] += d[r * (size_t)units + (size_t)j];
+        }
+        if (l > 0) {
+            float *d_prev = d == t->delta[0] ? t->delta[1] : t->delta[0];
+            /* d_prev [B, fan_in] = d [B, units] . W [units, fan_in] */
+            soma_sgemm(0, 0, (int)B, fan_in, units, 1.0f, d, units,
+                       net->params + net->w_off[l], fan_in, 0.0f, d_prev, fan_in);
+            soma_act_backward(net->layers[l - 1].activation, acts[l - 1], d_prev,
+                              B, fan_in);
+            d = d_prev;
+        }
+    }
+    return loss;
+}
+
+/* Adds weight_decay * w to the gradient of every weight (not biases). */
+static void add_weight_decay(soma_trainer *t)
+{
+    const soma_net *net = t->net;
+    float wd = (float)t->cfg.weight_decay;
+    for (int l = 0; l < net->n_layers; l++) {
+        size_t nw = (size_t)net->layers[l].units * (size_t)net->fan_in[l];
+        const float *w = net->params + net->w_off[l];
+        float *g = t->grad + net->w_off[l];
+        for (size_t i = 0; i < nw; i++)
+            g[i] += wd * w[i];
+    }
+}
+
+soma_status soma_trainer_epoch(soma_trainer *t, const float *x, const float *y,
+                               size_t n, int y_cols, double *loss,
+                               double *accuracy, int *stopped, soma_error *err)
+{
+    if (stopped)
+        *stopped = 0;
+    if (!t || !x || !y)
+        return soma_fail(err, SOMA_ERR_ARG, "training needs inputs and targets");
+    if (n != t->n)
+        return soma_fail(err, SOMA_ERR_ARG,
+                         "the trainer was set up for %zu rows, not %zu", t->n, n);
+    soma_net *net = t->net;
+    int k = soma_net_n_outputs(net);
+    if (y_cols > k)
+        return soma_fail(err, SOMA_ERR_ARG,
+                         "%d target columns for %d outputs", y_cols, k);
+    soma_status s = soma_check_targets(net->loss, k, y, n, y_cols, err);
+    if (s != SOMA_OK)
+        return s;
+    size_t d = (size_t)net->n_inputs;
+    size_t bad = soma_find_nonfinite(x, n * d);
+    if (bad < n * d)
+        return soma_fail(err, SOMA_ERR_DATA,
+                         "row %zu, input %zu: %g is not a finite number", bad / d,
+                         bad % d, (double)x[bad]);
+
+    /* The order is reset and reshuffled from the PRNG each epoch, so the
+     * PRNG state alone fixes every later epoch. One batch holding every row
+     * is not shuffled: order would only change rounding. */
+    for (size_t i = 0; i < n; i++)
+        t->perm[i] = i;
+    if (t->cfg.shuffle && t->batch < n)
+        for (size_t i = n - 1; i > 0; i--) {
+            size_t j = (size_t)soma_rng_below(&t->rng, (uint64_t)i + 1);
+            size_t tmp = t->perm[i];
+            t->perm[i] = t->perm[j];
+            t->perm[j] = tmp;
+        }
+
+    soma_opt_params op = {t->cfg.optimizer,
+                          (float)t->cfg.learning_rate,
+                          (float)t->cfg.momentum,
+                          (float)t->cfg.beta1,
+                          (float)t->cfg.beta2,
+                          (float)t->cfg.epsilon,
+                          0.0,
+                          0.0};
+    int mean_loss = net->loss != SOMA_LOSS_SSE;
+    size_t n_batches = (n + t->batch - 1) / t->batch, correct = 0;
+    double total = 0.0;
+    int epoch = t->epochs_done + 1;
+    for (size_t b = 0; b < n_batches; b++) {
+        size_t start = b * t->batch;
+        size_t B = n - start < t->batch ? n - start : t->batch;
+        gather(t, x, y, y_cols, t->perm + start, B);
+        double bl = batch_gradient(t, B, y_cols, &correct);
+        if (!isfinite(bl) ||
+            soma_find_nonfinite(t->grad, net->n_params) < net->n_params)
+            return soma_fail(err, SOMA_ERR_NUMERIC,
+                             "epoch %d, batch %zu: the %s became NaN or "
+                             "infinite; try a smaller learning rate",
+                             epoch, b + 1, isfinite(bl) ? "gradient" : "loss");
+        if (t->cfg.weight_decay > 0.0)
+            add_weight_decay(t);
+        t->steps++;
+        t->beta1_pow *= t->cfg.beta1;
+        t->beta2_pow *= t->cfg.beta2;
+        op.beta1_pow = t->beta1_pow;
+        op.beta2_pow = t->beta2_pow;
+        soma_opt_update(&op, net->params, t->grad, t->m, t->v, net->n_params);
+        if (soma_find_nonfinite(net->params, net->n_params) < net->n_params)
+            return soma_fail(err, SOMA_ERR_NUMERIC,
+                             "epoch %d, batch %zu: a weight became NaN or "
+                             "infinite; try a smaller learning rate",
+                             epoch, b + 1);
+        total += mean_loss ? bl * (double)B : bl;
+        if (t->cfg.on_batch &&
+            t->cfg.on_batch(t->cfg.ctx, epoch, b + 1, n_batches, bl)) {
+            if (stopped)
+                *stopped = 1;
+            break;
+        }
+    }
+    t->epochs_done = epoch;
+    double epoch_loss = mean_loss ? total / (double)n : total;
+    int classify = net->loss == SOMA_LOSS_CE || net->loss == SOMA_LOSS_BCE;
+    double acc = classify ? (double)correct / (double)n : -1.0;
+    if (loss)
+        *loss = epoch_loss;
+    if (accuracy)
+        *accuracy = acc;
+    if (stopped && *stopped)
+        return SOMA_OK;
+    if (t->cfg.on_epoch && t->cfg.on_epoch(t->cfg.ctx, epoch, epoch_loss, acc) &&
+        stopped)
+        *stopped = 1;
+    return SOMA_OK;
+}
+
+soma_status soma_train(soma_net *net, const float *x, const float *y, size_t n,
+                       int y_cols, const soma_train_config *cfg, soma_error *err)
+{
+    soma_trainer *t = soma_trainer_new(net, cfg, n, err);
+    if (!t)
+        return err ? err->code : SOMA_ERR_NOMEM;
+    soma_status s = SOMA_OK;
+    for (int e = 0; e < cfg->epochs && s == SOMA_OK; e++) {
+        int stop = 0;
+        s = soma_trainer_epoch(t, x, y, n, y_cols, NULL, NULL, &stop, err);
+        if (stop)
+            break;
+    }
+    soma_trainer_free(t);
+    return s;
+}
+
+double soma_trainer_gradient(soma_trainer *t, const float *x, const float *y,
+                             size_t n, int y_cols, float *grad)
+{
+    size_t correct = 0;
+    for (size_t i = 0; i < n; i++)
+        t->perm[i] = i;
+    gather(t, x, y, y_cols, t->perm, n);
+    double loss = batch_gradient(t, n, y_cols, &correct);
+    memcpy(grad, t->grad, t->net->n_params * sizeof(float));
+    return loss;
+}

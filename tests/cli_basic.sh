@@ -1,0 +1,113 @@
+# Command-line tests: demo, train, predict, eval, info, and their errors.
+. tests/shlib.sh
+IRIS=tests/data/iris.csv
+
+# ---- demo ------------------------------------------------------------------
+expect_ok demo_runs "$SOMA" demo
+cp "$TMP/out" "$TMP/demo1"
+"$SOMA" demo >"$TMP/demo2"
+check demo_same_output_twice cmp -s "$TMP/demo1" "$TMP/demo2"
+check demo_predicts_one grep -q 'Prediction for \[1, 0, 0\]: 0.9999' "$TMP/demo1"
+"$SOMA" demo --seed 7 --iterations 50 >"$TMP/demo3"
+check demo_seed_changes_start sh -c "! cmp -s '$TMP/demo1' '$TMP/demo3'"
+check demo_iterations grep -q 'after 50 iterations' "$TMP/demo3"
+expect_error demo_bad_option 2 "unknown option '--bogus'" "$SOMA" demo --bogus
+expect_error demo_bad_number 2 "--iterations needs a whole number" "$SOMA" demo --iterations 1x
+expect_ok demo_help "$SOMA" demo --help
+expect_error unknown_command 2 "unknown command 'dance'" "$SOMA" dance
+expect_ok version "$SOMA" --version
+
+# ---- iris: train on 4 of every 5 rows, evaluate on the held-out fifth -------
+awk 'NR == 1 || (NR - 2) % 5 != 0' $IRIS >"$TMP/iris_train.csv"
+awk 'NR == 1 || (NR - 2) % 5 == 0' $IRIS >"$TMP/iris_test.csv"
+expect_ok iris_train "$SOMA" train "$TMP/iris_train.csv" --target species -o "$TMP/iris.safetensors" --quiet
+expect_ok iris_eval "$SOMA" eval "$TMP/iris.safetensors" "$TMP/iris_test.csv"
+acc=$(awk '/^accuracy/ {print $2}' "$TMP/out")
+check "iris_heldout_accuracy_${acc}_at_least_0.95" awk "BEGIN { exit !($acc >= 0.95) }"
+check iris_eval_confusion grep -q 'virginica' "$TMP/out"
+expect_ok iris_predict "$SOMA" predict "$TMP/iris.safetensors" "$TMP/iris_test.csv"
+check iris_predict_header sh -c "head -1 '$TMP/out' | grep -qx 'predicted,setosa,versicolor,virginica'"
+check iris_predict_rows sh -c "[ \$(wc -l <'$TMP/out') -eq 31 ]"
+cp "$TMP/out" "$TMP/pred1"
+# columns in another order, target column dropped: same predictions
+awk -F, 'BEGIN { OFS = "," } { print $4, $2, $3, $1 }' "$TMP/iris_test.csv" >"$TMP/reordered.csv"
+"$SOMA" predict "$TMP/iris.safetensors" "$TMP/reordered.csv" >"$TMP/pred2" 2>"$TMP/err"
+check predict_by_column_name cmp -s "$TMP/pred1" "$TMP/pred2"
+expect_ok info "$SOMA" info "$TMP/iris.safetensors"
+check info_shows_classes grep -q 'classes     3: setosa versicolor virginica' "$TMP/out"
+check info_shows_params grep -q 'parameters  259' "$TMP/out"
+# same seed, same bytes
+"$SOMA" train "$TMP/iris_train.csv" --target species -o "$TMP/iris2.safetensors" --quiet
+check train_reproducible cmp -s "$TMP/iris.safetensors" "$TMP/iris2.safetensors"
+# validation split is reported and stored
+expect_ok train_val_split "$SOMA" train $IRIS --target species --val-split 0.2 -o "$TMP/v.safetensors" --epochs 5
+check val_split_reported grep -q 'validation (30 rows)' "$TMP/err"
+# the post's single neuron through the CLI: --layers none --no-bias
+expect_ok train_single_neuron "$SOMA" train $IRIS --target 4 --layers none --no-bias --quiet -o "$TMP/s.safetensors"
+"$SOMA" info "$TMP/s.safetensors" >"$TMP/out"
+check single_neuron_one_layer sh -c "grep -c '^layer' '$TMP/out' | grep -qx 1"
+# --init-from: same architecture continues; another one is refused
+expect_ok init_from "$SOMA" train "$TMP/iris_train.csv" --target species --epochs 1 --init-from "$TMP/iris.safetensors" -o "$TMP/cont.safetensors" --quiet
+expect_error init_from_mismatch 1 "differ in architecture" "$SOMA" train "$TMP/iris_train.csv" --target species --layers 8 --init-from "$TMP/iris.safetensors" -o "$TMP/x.safetensors"
+
+# ---- the post's rule: a sigmoid output learns 0/1 targets ------------------
+printf 'a,b,y\n0,1,0\n1,0,1\n1,1,2\n' >"$TMP/three.csv"
+expect_error sigmoid_needs_zero_one 1 "line 4, column 'y': target 2 is not 0 or 1" \
+    "$SOMA" train "$TMP/three.csv" --target y --output sigmoid -o "$TMP/x.safetensors"
+check no_model_after_error test ! -e "$TMP/x.safetensors"
+printf 'a,b,y\n0,1,no\n1,0,yes\n1,1,yes\n0,0,no\n' >"$TMP/yesno.csv"
+expect_ok binary_text_labels "$SOMA" train "$TMP/yesno.csv" --target y --epochs 200 --quiet -o "$TMP/yn.safetensors"
+"$SOMA" predict "$TMP/yn.safetensors" "$TMP/yesno.csv" >"$TMP/out"
+check binary_predict_header sh -c "head -1 '$TMP/out' | grep -qx 'predicted,no,yes'"
+
+# ---- regression: y = 2a - 3b + 1 -------------------------------------------
+awk 'BEGIN { print "a,b,y"; s = 1; for (i = 0; i < 200; i++) {
+    s = (s * 1103515245 + 12345) % 2147483648; a = s / 2147483648 * 4 - 2;
+    s = (s * 1103515245 + 12345) % 2147483648; b = s / 2147483648 * 4 - 2;
+    printf "%.6f,%.6f,%.6f\n", a, b, 2 * a - 3 * b + 1 } }' >"$TMP/lin.csv"
+expect_ok regression_train "$SOMA" train "$TMP/lin.csv" --target y --layers none --epochs 200 --quiet -o "$TMP/lin.safetensors"
+expect_ok regression_eval "$SOMA" eval "$TMP/lin.safetensors" "$TMP/lin.csv"
+loss=$(awk '/^loss/ {print $2}' "$TMP/out")
+check "regression_mse_${loss}_below_1e-3" awk "BEGIN { exit !($loss < 1e-3) }"
+"$SOMA" predict "$TMP/lin.safetensors" "$TMP/lin.csv" >"$TMP/out"
+check regression_predict_header sh -c "head -1 '$TMP/out' | grep -qx y"
+
+# ---- bad input: a clear one-line error, non-zero exit, no crash -------------
+expect_error train_missing_target 2 "--target is required" "$SOMA" train $IRIS -o "$TMP/x.safetensors"
+expect_error train_missing_output 2 "-o MODEL is required" "$SOMA" train $IRIS --target species
+expect_error train_unknown_column 1 "no column 'kind'" "$SOMA" train $IRIS --target kind -o "$TMP/x.safetensors"
+expect_error train_missing_file 1 "nope.csv" "$SOMA" train "$TMP/nope.csv" --target y -o "$TMP/x.safetensors"
+expect_error train_bad_layers 1 "--layers: '16,x'" "$SOMA" train $IRIS --target species --layers 16,x -o "$TMP/x.safetensors"
+expect_error train_bad_activation 1 "unknown activation 'swish'" "$SOMA" train $IRIS --target species --activation swish -o "$TMP/x.safetensors"
+expect_error train_bad_lr 2 "--lr needs a number" "$SOMA" train $IRIS --target species --lr nan -o "$TMP/x.safetensors"
+expect_error train_bad_loss_combo 1 "loss bce needs a sigmoid output" "$SOMA" train $IRIS --target species --output softmax --loss bce -o "$TMP/x.safetensors"
+expect_error train_bad_val_split 2 "--val-split needs a number" "$SOMA" train $IRIS --target species --val-split 1.5 -o "$TMP/x.safetensors"
+expect_error train_save_missing_dir 1 "$TMP/no/such/dir/m.safetensors" "$SOMA" train $IRIS --target species --epochs 1 --quiet -o "$TMP/no/such/dir/m.safetensors"
+printf 'a,b,y\n1,2,0\n3,x,1\n' >"$TMP/bad_number.csv"
+expect_error csv_bad_number 1 "bad_number.csv: line 3, column 'b'" "$SOMA" train "$TMP/bad_number.csv" --target y -o "$TMP/x.safetensors"
+printf 'a,b,y\n1,2,0\n3,4\n' >"$TMP/short_row.csv"
+expect_error csv_short_row 1 "short_row.csv: line 3" "$SOMA" train "$TMP/short_row.csv" --target y -o "$TMP/x.safetensors"
+printf 'a,b,y\n1,2,0\n3,"4,1\n' >"$TMP/open_quote.csv"
+expect_error csv_unterminated_quote 1 "open_quote.csv: line 3" "$SOMA" train "$TMP/open_quote.csv" --target y -o "$TMP/x.safetensors"
+printf 'a,b,y\n1,nan,0\n3,4,1\n' >"$TMP/nan.csv"
+expect_error csv_nan 1 "nan.csv: line 2, column 'b'" "$SOMA" train "$TMP/nan.csv" --target y -o "$TMP/x.safetensors"
+printf 'a,b,y\n' >"$TMP/empty.csv"
+expect_error csv_no_rows 1 "no data rows" "$SOMA" train "$TMP/empty.csv" --target y -o "$TMP/x.safetensors"
+printf 'a,b,y\n1,2,0\n3,4,0\n' >"$TMP/oneclass.csv"
+expect_error one_class 1 "has only one value" "$SOMA" train "$TMP/oneclass.csv" --target y -o "$TMP/x.safetensors"
+# eval with a label the model has never seen
+sed 's/virginica/tulip/' "$TMP/iris_test.csv" >"$TMP/tulip.csv"
+expect_error eval_unknown_label 1 "'tulip'" "$SOMA" eval "$TMP/iris.safetensors" "$TMP/tulip.csv"
+# predict on data without one of the model's features
+cut -d, -f1-3 "$TMP/iris_test.csv" >"$TMP/nofeature.csv"
+expect_error predict_missing_feature 1 "petal_width" "$SOMA" predict "$TMP/iris.safetensors" "$TMP/nofeature.csv"
+# model files that are not models
+head -c 100 "$TMP/iris.safetensors" >"$TMP/truncated.safetensors"
+expect_error model_truncated 1 "truncated.safetensors" "$SOMA" info "$TMP/truncated.safetensors"
+expect_error model_not_safetensors 1 "iris.csv" "$SOMA" predict $IRIS $IRIS
+expect_error model_missing 1 "missing.safetensors" "$SOMA" info "$TMP/missing.safetensors"
+# saving over an existing model replaces it whole
+cp "$TMP/iris.safetensors" "$TMP/keep.safetensors"
+"$SOMA" train $IRIS --target species --epochs 1 --quiet -o "$TMP/keep.safetensors"
+check save_replaces sh -c "! cmp -s '$TMP/iris.safetensors' '$TMP/keep.safetensors'"
+check no_temp_files_left sh -c "[ \$(ls '$TMP' | grep -c tmp) -eq 0 ]"
