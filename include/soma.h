@@ -227,6 +227,14 @@ const char *soma_net_meta_key(const soma_net *net, int i);
 soma_status soma_predict(soma_net *net, const float *x, size_t n, float *out,
                          soma_error *err);
 
+/* Sets how many threads soma_predict and soma_evaluate use on this net:
+ * 0 = one per core, 1 = the calling thread only (the default). Results do
+ * not depend on it. */
+soma_status soma_net_set_threads(soma_net *net, int threads, soma_error *err);
+
+/* The number of cores soma uses for "0 threads". */
+int soma_cpu_count(void);
+
 /* The predicted class of each output row out [n, n_outputs]: argmax, or for a
  * single output, 1 when out >= 0.5 else 0. classes is [n]. */
 void soma_argmax(const float *out, size_t n, int n_outputs, int *classes);
@@ -274,13 +282,16 @@ typedef struct soma_train_config {
     int epochs;           /* passes over the data, >= 0                   */
     int shuffle;          /* non-zero: seeded reshuffle before each epoch */
     uint64_t seed;        /* shuffling PRNG seed                          */
+    int threads;          /* worker threads: 0 = one per core (the
+                             default), 1 = none. Results are bit-identical
+                             for every thread count. */
     soma_batch_fn on_batch; /* optional */
     soma_epoch_fn on_epoch; /* optional */
     void *ctx;              /* passed to the callbacks */
 } soma_train_config;
 
 /* A config with the defaults: adam, lr 0.001, batch 32, 10 epochs,
- * shuffle on, seed 1, everything else 0. */
+ * shuffle on, seed 1, threads 0 (all cores), everything else 0. */
 soma_train_config soma_train_config_default(void);
 
 /* Trains net on x [n, n_inputs] with targets y [n, y_cols].

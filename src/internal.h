@@ -86,6 +86,8 @@ struct soma_net {
     int n_meta;
     char **meta_keys, **meta_values;
 
+    int threads;             /* for predict and evaluate, 0 = all cores */
+
     /* predict workspace, grown on demand: two [rows, max_units] buffers */
     float *ws;
     size_t ws_rows;

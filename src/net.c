@@ -126,6 +126,7 @@ soma_net *soma_net_new(const soma_spec *spec, soma_error *err)
     net->n_inputs = spec->n_inputs;
     net->n_layers = L;
     net->loss = spec->loss;
+    net->threads = 1;
     net->layers = soma_alloc_array((size_t)L, sizeof *net->layers);
     net->fan_in = soma_alloc_array((size_t)L, sizeof *net->fan_in);
     net->w_off = soma_alloc_array((size_t)L, sizeof *net->w_off);
@@ -237,6 +238,15 @@ soma_status soma_net_init(soma_net *net, soma_init init, uint64_t seed,
         if (net->layers[l].bias)
             memset(net->params + net->b_off[l], 0, (size_t)units * sizeof(float));
     }
+    return SOMA_OK;
+}
+
+soma_status soma_net_set_threads(soma_net *net, int threads, soma_error *err)
+{
+    if (!net || threads < 0 || threads > 1024)
+        return soma_fail(err, SOMA_ERR_ARG, "threads must be 0..1024, not %d",
+                         threads);
+    net->threads = threads;
     return SOMA_OK;
 }
 
