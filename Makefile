@@ -6,7 +6,7 @@
 CC       ?= cc
 PREFIX   ?= /usr/local
 BUILD    ?= build
-OPT      ?= -O2
+OPT      ?= -O3
 PYTHON   ?= /usr/bin/python3
 
 WARN     := -Wall -Wextra -Wpedantic -Wshadow -Wstrict-prototypes \
@@ -16,7 +16,14 @@ WARN     := -Wall -Wextra -Wpedantic -Wshadow -Wstrict-prototypes \
 CFLAGS   ?= $(OPT) -g
 ALL_CFLAGS := -std=c11 -D_POSIX_C_SOURCE=200809L -ffp-contract=off -fPIC \
               $(WARN) -Iinclude -Isrc $(CFLAGS)
-LDLIBS   := -ljansson -lm
+LDLIBS   := -ljansson -lz -lm -pthread
+# SIMD=0 builds only the portable kernels (same results, slower).
+SIMD     ?= 1
+ARCH     := $(shell uname -m)
+ifeq ($(SIMD),0)
+ALL_CFLAGS += -DSOMA_NO_SIMD
+endif
+ALL_CFLAGS += -pthread
 ifneq ($(SANITIZE),)
 ALL_CFLAGS += -fsanitize=$(SANITIZE) -fno-omit-frame-pointer -fno-sanitize-recover=all
 LDFLAGS  += -fsanitize=$(SANITIZE)
@@ -36,8 +43,10 @@ STATIC   := $(BUILD)/libsoma.a
 SHARED   := $(BUILD)/libsoma.so
 
 # Debian packages the build and the tests need; `make deps` installs the
-# missing ones.
-DEPS_PKGS := gcc make pkg-config libjansson-dev python3 python3-numpy
+# missing ones (dataset-fashion-mnist: the IDX files tests/cli_idx.sh
+# trains on).
+DEPS_PKGS := gcc make pkg-config libjansson-dev zlib1g-dev python3 python3-numpy \
+             dataset-fashion-mnist
 
 .PHONY: all deps demo check test install uninstall clean help
 
@@ -73,6 +82,11 @@ check: deps
 	BUILD=$(BUILD) PYTHON=$(PYTHON) sh tests/run.sh
 
 tests: $(TEST_BIN)
+
+# The AVX2 kernel is compiled for AVX2+FMA and chosen at run time.
+ifeq ($(ARCH),x86_64)
+$(BUILD)/obj/src/kernels/sgemm_avx2.o: ALL_CFLAGS += -mavx2 -mfma
+endif
 
 $(BUILD)/obj/%.o: %.c
 	@mkdir -p $(dir $@)

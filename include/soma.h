@@ -303,9 +303,11 @@ soma_train_config soma_train_config_default(void);
  * probabilities that sum to 1).
  *
  * Returns SOMA_ERR_DATA naming the row for a bad target or non-finite
- * input, SOMA_ERR_NUMERIC naming the epoch and batch if the loss or the
- * weights become NaN or infinite (the net then holds the last finite
- * weights). n must be >= 1. */
+ * input, SOMA_ERR_NUMERIC naming the epoch and batch if the loss, the
+ * gradient or the weights become NaN or infinite. A non-finite loss or
+ * gradient is caught before the update, so the net keeps the weights from
+ * before that batch; an update that itself overflows leaves non-finite
+ * weights, which soma_net_save refuses to write. n must be >= 1. */
 soma_status soma_train(soma_net *net, const float *x, const float *y,
                        size_t n, int y_cols, const soma_train_config *cfg,
                        soma_error *err);
@@ -403,6 +405,50 @@ soma_status soma_csv_read(const char *path, const soma_csv_options *opt,
 soma_status soma_csv_parse(const char *data, size_t size, const char *name,
                            const soma_csv_options *opt, soma_dataset **out,
                            soma_error *err);
+
+/* ---- IDX files (MNIST, Fashion-MNIST) -----------------------------------
+ * The IDX format: bytes 0-1 zero, byte 2 the element type (0x08: unsigned
+ * byte), byte 3 the number of dimensions D, then D big-endian u32 sizes,
+ * then the elements row-major and nothing after. Files may be gzipped; the
+ * content decides, never the name. */
+
+/* Sets *is_idx to 1 when path holds IDX data, plain or gzipped: its first
+ * two (uncompressed) bytes are zero, which no text file starts with;
+ * soma_idx_read then checks the rest of the header. Otherwise *is_idx is 0
+ * (a CSV file, say, or a gzip file holding anything else). Reads at most
+ * the first few bytes. Returns SOMA_ERR_IO naming the path when the file
+ * cannot be opened or read, SOMA_ERR_FORMAT when a gzip file is corrupt
+ * before its second byte. */
+soma_status soma_idx_sniff(const char *path, int *is_idx, soma_error *err);
+
+/* Reads IDX images of unsigned bytes, [n, rows, cols] or [n, d], into a data
+ * set of n rows and rows * cols (or d) features scaled to [0, 1] as
+ * byte / 255. feature_names is NULL: IDX columns have no names.
+ *
+ * labels (may be NULL: no target) names an IDX file of n unsigned byte
+ * labels [n]. y[i] is then the class index of image i and target_name is
+ * "label". Without a class list, the classes are the distinct label values
+ * in numerical order, named by their decimal text ("0", "1", ... for
+ * MNIST). With classes [n_classes] (a model's, borrowed; NULL and 0 for
+ * none), labels map onto them by text or numerical value ("7" matches
+ * class "7" or "7.0") and a label that matches none is SOMA_ERR_DATA naming
+ * the file and the item's 0-based index. line is NULL.
+ *
+ * Checks, each with a message naming the file: the magic number
+ * (SOMA_ERR_FORMAT; SOMA_ERR_UNSUPPORTED for the IDX types other than
+ * unsigned byte), the number of dimensions (1 for labels, 2 or 3 for
+ * images), dimensions that are 0 or whose product overflows, data shorter
+ * than the header declares ("truncated: the header says 60000 images of
+ * 28x28 = 47040000 bytes, the file has 1234") or followed by more bytes,
+ * corrupt or truncated gzip data (SOMA_ERR_FORMAT), and a count of labels
+ * that differs from the count of images (SOMA_ERR_DATA). Never allocates
+ * from the header's counts before the bytes exist: memory follows the data
+ * that arrives, so a hostile header cannot claim more than the file holds.
+ * On success *out is a new data set to free with soma_dataset_free;
+ * otherwise *out is NULL. */
+soma_status soma_idx_read(const char *images, const char *labels,
+                          const char *const *classes, int n_classes,
+                          soma_dataset **out, soma_error *err);
 
 /* ------------------------------------------------------------------------ */
 /* Model files (safetensors; see docs/model-format.md)                      */

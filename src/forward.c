@@ -10,8 +10,8 @@
  * to stream, small enough that the workspace stays in cache. */
 #define CHUNK 256
 
-void soma_forward(const soma_net *net, const float *in, size_t n,
-                  float *const *acts, float *logits)
+void soma_forward(const soma_exec *e, const soma_net *net, const float *in,
+                  size_t n, float *const *acts, float *logits)
 {
     const float *a = in;
     for (int l = 0; l < net->n_layers; l++) {
@@ -19,8 +19,8 @@ void soma_forward(const soma_net *net, const float *in, size_t n,
         int units = ls->units, fan_in = net->fan_in[l];
         float *z = acts[l];
         /* z [n, units] = a [n, fan_in] . W^T, W [units, fan_in] */
-        soma_sgemm(0, 1, (int)n, units, fan_in, 1.0f, a, fan_in,
-                   net->params + net->w_off[l], fan_in, 0.0f, z, units);
+        soma_gemm(e, 0, 1, (int)n, units, fan_in, 1.0f, a, fan_in,
+                  net->params + net->w_off[l], fan_in, 0.0f, z, units);
         if (ls->bias) {
             const float *b = net->params + net->b_off[l];
             for (size_t r = 0; r < n; r++) {
@@ -37,9 +37,26 @@ void soma_forward(const soma_net *net, const float *in, size_t n,
 }
 
 /* Makes sure the net's predict workspace holds three [CHUNK, max_units]
- * buffers. */
+ * buffers and threads as many as net->threads asks for. */
 static soma_status reserve_workspace(soma_net *net, soma_error *err)
 {
+    int want = net->threads <= 0 ? soma_cpu_count() : net->threads;
+    if (net->exec && net->exec->threads != want) {
+        soma_exec_free(net->exec);
+        soma_free(net->exec);
+        net->exec = NULL;
+    }
+    if (!net->exec) {
+        soma_exec *e = soma_alloc(sizeof *e);
+        if (!e)
+            return soma_fail(err, SOMA_ERR_NOMEM, "out of memory");
+        soma_status s = soma_exec_init(e, want, err);
+        if (s != SOMA_OK) {
+            soma_free(e);
+            return s;
+        }
+        net->exec = e;
+    }
     if (net->ws)
         return SOMA_OK;
     size_t per;
@@ -66,7 +83,7 @@ static const float *run_chunk(soma_net *net, const float *x, size_t n,
     for (int l = 0; l < net->n_layers; l++)
         acts[l] = buf[(l + 1) % 2];
     *logits = want_logits ? net->ws + 2 * per : NULL;
-    soma_forward(net, buf[0], n, acts, *logits);
+    soma_forward(net->exec, net, buf[0], n, acts, *logits);
     return acts[net->n_layers - 1];
 }
 

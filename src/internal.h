@@ -88,9 +88,11 @@ struct soma_net {
 
     int threads;             /* for predict and evaluate, 0 = all cores */
 
-    /* predict workspace, grown on demand: two [rows, max_units] buffers */
+    /* predict workspace, made on first use: three [rows, max_units]
+     * buffers, and the threads with their matrix workspace (exec) */
     float *ws;
     size_t ws_rows;
+    struct soma_exec *exec;
 };
 
 /* Checks a spec the way soma_net_new does. */
@@ -100,8 +102,9 @@ soma_status soma_spec_check(const soma_spec *spec, soma_error *err);
  * acts[l] [n, units_l] receives the output of layer l. When logits is not
  * NULL the last layer's pre-activation is also copied there [n, units].
  * Pure arithmetic: no checks, no allocation. */
-void soma_forward(const soma_net *net, const float *in, size_t n,
-                  float *const *acts, float *logits);
+struct soma_exec;
+void soma_forward(const struct soma_exec *e, const soma_net *net,
+                  const float *in, size_t n, float *const *acts, float *logits);
 
 /* Copies rows [n, d] from src to dst, standardising with the net's
  * mean/std when it has them. */
@@ -165,5 +168,38 @@ void soma_opt_update(const soma_opt_params *p, float *w, const float *g,
  * [n_params]; returns the loss. No update, no weight decay. */
 double soma_trainer_gradient(soma_trainer *t, const float *x, const float *y,
                              size_t n, int y_cols, float *grad);
+
+/* ---- Threads (src/pool.c) -------------------------------------------------
+ * A pool runs one task per thread: soma_pool_run(p, fn, ctx) calls
+ * fn(ctx, t, n) for t = 0..n-1 with n = soma_pool_threads(p), task 0 on the
+ * calling thread, and returns when all are done. Workers spin briefly
+ * between tasks, then sleep. A NULL pool means one thread. */
+typedef struct soma_pool soma_pool;
+typedef void (*soma_task_fn)(void *ctx, int task, int n_tasks);
+
+soma_pool *soma_pool_new(int threads, soma_error *err);
+void soma_pool_free(soma_pool *p);
+int soma_pool_threads(const soma_pool *p);
+void soma_pool_run(soma_pool *p, soma_task_fn fn, void *ctx);
+
+/* Everything a threaded matrix product needs: the pool and one
+ * SOMA_GEMM_WS workspace per thread. */
+typedef struct soma_exec {
+    soma_pool *pool;
+    int threads;
+    float *ws; /* [threads * SOMA_GEMM_WS] */
+} soma_exec;
+
+/* threads: 0 = one per core. */
+soma_status soma_exec_init(soma_exec *e, int threads, soma_error *err);
+void soma_exec_free(soma_exec *e);
+
+/* soma_sgemm (kernels.h) split over the exec's threads: the output is cut
+ * into blocks of whole 16-column panels or 6-row strips, one per thread.
+ * Every element is computed by the same code whatever the split, so the
+ * result does not depend on the thread count. */
+void soma_gemm(const soma_exec *e, int trans_a, int trans_b, int M, int N,
+               int K, float alpha, const float *A, int lda, const float *B,
+               int ldb, float beta, float *C, int ldc);
 
 #endif /* SOMA_INTERNAL_H */

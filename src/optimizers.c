@@ -6,8 +6,9 @@
 
 #include <math.h>
 
-void soma_opt_update(const soma_opt_params *p, float *w, const float *g,
-                     float *m, float *v, size_t n)
+void soma_opt_update(const soma_opt_params *p, float *restrict w,
+                     const float *restrict g, float *restrict m,
+                     float *restrict v, size_t n)
 {
     switch (p->kind) {
     case SOMA_OPT_GD:

@@ -32,6 +32,7 @@ struct soma_trainer {
     float *acts;                 /* per layer [batch, units_l], contiguous */
     float *logits;               /* [batch, k] */
     float *delta[2];             /* [batch, max_units] each */
+    soma_exec exec;              /* threads and matrix workspace */
 };
 
 soma_train_config soma_train_config_default(void)
@@ -87,6 +88,7 @@ void soma_trainer_free(soma_trainer *t)
     soma_free(t->logits);
     soma_free(t->delta[0]);
     soma_free(t->delta[1]);
+    soma_exec_free(&t->exec);
     soma_free(t);
 }
 
@@ -100,6 +102,11 @@ soma_trainer *soma_trainer_new(soma_net *net, const soma_train_config *cfg,
     }
     if (check_config(cfg, err) != SOMA_OK)
         return NULL;
+    if (cfg->threads < 0 || cfg->threads > 1024) {
+        soma_fail(err, SOMA_ERR_ARG, "threads must be 0..1024, not %d",
+                  cfg->threads);
+        return NULL;
+    }
     soma_trainer *t = soma_alloc_zero(1, sizeof *t);
     if (!t)
         goto nomem;
@@ -145,6 +152,10 @@ soma_trainer *soma_trainer_new(soma_net *net, const soma_train_config *cfg,
         (cfg->optimizer == SOMA_OPT_ADAM && !t->v) || !t->xb || !t->yb ||
         !t->acts || !t->logits || !t->delta[0] || !t->delta[1])
         goto nomem;
+    if (soma_exec_init(&t->exec, cfg->threads, err) != SOMA_OK) {
+        soma_trainer_free(t);
+        return NULL;
+    }
     return t;
 nomem:
     soma_trainer_free(t);
@@ -157,17 +168,22 @@ int soma_trainer_epochs_done(const soma_trainer *t)
     return t ? t->epochs_done : 0;
 }
 
-/* Copies rows perm[0..B) of x and y into the batch buffers, standardising
- * the inputs. */
-static void gather(soma_trainer *t, const float *x, const float *y, int y_cols,
-                   const size_t *rows, size_t B)
+/* Copies rows rows[0..B) of x and y into the batch buffers, standardising
+ * the inputs. Returns the index of a row with a NaN or infinite input (the
+ * check rides along the copy, so it costs nothing), or SIZE_MAX. */
+static size_t gather(soma_trainer *t, const float *x, const float *y, int y_cols,
+                     const size_t *rows, size_t B)
 {
     const soma_net *net = t->net;
     size_t d = (size_t)net->n_inputs, yc = (size_t)y_cols;
     for (size_t r = 0; r < B; r++) {
-        soma_standardize_rows(net, x + rows[r] * d, 1, t->xb + r * d);
+        const float *src = x + rows[r] * d;
+        if (soma_find_nonfinite(src, d) < d)
+            return rows[r];
+        soma_standardize_rows(net, src, 1, t->xb + r * d);
         memcpy(t->yb + r * yc, y + rows[r] * yc, yc * sizeof(float));
     }
+    return SIZE_MAX;
 }
 
 /* Forward, loss and backward for the batch in xb/yb; leaves the gradient
@@ -183,7 +199,7 @@ static double batch_gradient(soma_trainer *t, size_t B, int y_cols,
         acts[l] = p;
         p += B * (size_t)net->layers[l].units;
     }
-    soma_forward(net, t->xb, B, acts, t->logits);
+    soma_forward(&t->exec, net, t->xb, B, acts, t->logits);
 
     const float *out = acts[L - 1];
     float *d = t->delta[0];
@@ -199,8 +215,8 @@ static double batch_gradient(soma_trainer *t, size_t B, int y_cols,
         const float *a_prev = l > 0 ? acts[l - 1] : t->xb;
         float *gw = t->grad + net->w_off[l];
         /* dW [units, fan_in] = d^T [units, B] . a_prev [B, fan_in] */
-        soma_sgemm(1, 0, units, fan_in, (int)B, 1.0f, d, units, a_prev, fan_in,
-                   0.0f, gw, fan_in);
+        soma_gemm(&t->exec, 1, 0, units, fan_in, (int)B, 1.0f, d, units, a_prev,
+                  fan_in, 0.0f, gw, fan_in);
         if (net->layers[l].bias) {
             float *gb = t->grad + net->b_off[l];
             for (int j = 0; j < units; j++)
@@ -212,8 +228,8 @@ static double batch_gradient(soma_trainer *t, size_t B, int y_cols,
         if (l > 0) {
             float *d_prev = d == t->delta[0] ? t->delta[1] : t->delta[0];
             /* d_prev [B, fan_in] = d [B, units] . W [units, fan_in] */
-            soma_sgemm(0, 0, (int)B, fan_in, units, 1.0f, d, units,
-                       net->params + net->w_off[l], fan_in, 0.0f, d_prev, fan_in);
+            soma_gemm(&t->exec, 0, 0, (int)B, fan_in, units, 1.0f, d, units,
+                      net->params + net->w_off[l], fan_in, 0.0f, d_prev, fan_in);
             soma_act_backward(net->layers[l - 1].activation, acts[l - 1], d_prev,
                               B, fan_in);
             d = d_prev;
@@ -222,18 +238,58 @@ static double batch_gradient(soma_trainer *t, size_t B, int y_cols,
     return loss;
 }
 
-/* Adds weight_decay * w to the gradient of every weight (not biases). */
-static void add_weight_decay(soma_trainer *t)
+/* The update step runs over the flat parameter array in slices, one per
+ * thread; every element's arithmetic is the same whatever the slicing. */
+typedef struct update_job {
+    soma_trainer *t;
+    const soma_opt_params *op;
+    int phase;     /* 0: check the gradient, 1: decay, update, check */
+    int bad[1024]; /* per task: a non-finite value was seen */
+} update_job;
+
+/* Adds weight_decay * w to the gradient of the weights (not the biases)
+ * that fall in [lo, hi) of the flat array. */
+static void add_weight_decay(soma_trainer *t, size_t lo, size_t hi)
 {
     const soma_net *net = t->net;
     float wd = (float)t->cfg.weight_decay;
     for (int l = 0; l < net->n_layers; l++) {
-        size_t nw = (size_t)net->layers[l].units * (size_t)net->fan_in[l];
-        const float *w = net->params + net->w_off[l];
-        float *g = t->grad + net->w_off[l];
-        for (size_t i = 0; i < nw; i++)
-            g[i] += wd * w[i];
+        size_t w0 = net->w_off[l];
+        size_t w1 = w0 + (size_t)net->layers[l].units * (size_t)net->fan_in[l];
+        size_t a = w0 > lo ? w0 : lo, b = w1 < hi ? w1 : hi;
+        for (size_t i = a; i < b; i++)
+            t->grad[i] += wd * net->params[i];
     }
+}
+
+static void update_task(void *ctx, int task, int n_tasks)
+{
+    update_job *job = ctx;
+    soma_trainer *t = job->t;
+    size_t P = t->net->n_params;
+    size_t lo = P * (size_t)task / (size_t)n_tasks;
+    size_t hi = P * (size_t)(task + 1) / (size_t)n_tasks;
+    if (job->phase == 0) {
+        job->bad[task] = soma_find_nonfinite(t->grad + lo, hi - lo) < hi - lo;
+        return;
+    }
+    if (t->cfg.weight_decay > 0.0)
+        add_weight_decay(t, lo, hi);
+    soma_opt_update(job->op, t->net->params + lo, t->grad + lo,
+                    t->m ? t->m + lo : NULL, t->v ? t->v + lo : NULL, hi - lo);
+    job->bad[task] = soma_find_nonfinite(t->net->params + lo, hi - lo) < hi - lo;
+}
+
+/* Runs one phase of the update on every thread; returns whether any slice
+ * saw a non-finite value. */
+static int run_update(soma_trainer *t, update_job *job, int phase)
+{
+    job->phase = phase;
+    soma_pool_run(t->exec.pool, update_task, job);
+    int bad = 0;
+    for (int i = 0; i < soma_pool_threads(t->exec.pool); i++)
+        bad |= job->bad[i];
+    return bad;
 }
 
 soma_status soma_trainer_epoch(soma_trainer *t, const float *x, const float *y,
@@ -255,12 +311,6 @@ soma_status soma_trainer_epoch(soma_trainer *t, const float *x, const float *y,
     soma_status s = soma_check_targets(net->loss, k, y, n, y_cols, err);
     if (s != SOMA_OK)
         return s;
-    size_t d = (size_t)net->n_inputs;
-    size_t bad = soma_find_nonfinite(x, n * d);
-    if (bad < n * d)
-        return soma_fail(err, SOMA_ERR_DATA,
-                         "row %zu, input %zu: %g is not a finite number", bad / d,
-                         bad % d, (double)x[bad]);
 
     /* The order is reset and reshuffled from the PRNG each epoch, so the
      * PRNG state alone fixes every later epoch. One batch holding every row
@@ -290,23 +340,30 @@ soma_status soma_trainer_epoch(soma_trainer *t, const float *x, const float *y,
     for (size_t b = 0; b < n_batches; b++) {
         size_t start = b * t->batch;
         size_t B = n - start < t->batch ? n - start : t->batch;
-        gather(t, x, y, y_cols, t->perm + start, B);
+        size_t bad = gather(t, x, y, y_cols, t->perm + start, B);
+        if (bad != SIZE_MAX) {
+            size_t d = (size_t)net->n_inputs;
+            size_t j = soma_find_nonfinite(x + bad * d, d);
+            return soma_fail(err, SOMA_ERR_DATA,
+                             "row %zu, input %zu: %g is not a finite number", bad,
+                             j, (double)x[bad * d + j]);
+        }
         double bl = batch_gradient(t, B, y_cols, &correct);
-        if (!isfinite(bl) ||
-            soma_find_nonfinite(t->grad, net->n_params) < net->n_params)
+        /* Adam's beta^step, committed only once the step is taken */
+        op.beta1_pow = t->beta1_pow * t->cfg.beta1;
+        op.beta2_pow = t->beta2_pow * t->cfg.beta2;
+        update_job job;
+        job.t = t;
+        job.op = &op;
+        if (!isfinite(bl) || run_update(t, &job, 0))
             return soma_fail(err, SOMA_ERR_NUMERIC,
                              "epoch %d, batch %zu: the %s became NaN or "
                              "infinite; try a smaller learning rate",
                              epoch, b + 1, isfinite(bl) ? "gradient" : "loss");
-        if (t->cfg.weight_decay > 0.0)
-            add_weight_decay(t);
         t->steps++;
-        t->beta1_pow *= t->cfg.beta1;
-        t->beta2_pow *= t->cfg.beta2;
-        op.beta1_pow = t->beta1_pow;
-        op.beta2_pow = t->beta2_pow;
-        soma_opt_update(&op, net->params, t->grad, t->m, t->v, net->n_params);
-        if (soma_find_nonfinite(net->params, net->n_params) < net->n_params)
+        t->beta1_pow = op.beta1_pow;
+        t->beta2_pow = op.beta2_pow;
+        if (run_update(t, &job, 1))
             return soma_fail(err, SOMA_ERR_NUMERIC,
                              "epoch %d, batch %zu: a weight became NaN or "
                              "infinite; try a smaller learning rate",
@@ -358,7 +415,7 @@ double soma_trainer_gradient(soma_trainer *t, const float *x, const float *y,
     size_t correct = 0;
     for (size_t i = 0; i < n; i++)
         t->perm[i] = i;
-    gather(t, x, y, y_cols, t->perm, n);
+    (void)gather(t, x, y, y_cols, t->perm, n);
     double loss = batch_gradient(t, n, y_cols, &correct);
     memcpy(grad, t->grad, t->net->n_params * sizeof(float));
     return loss;

@@ -28,6 +28,9 @@
  */
 #include "harness.h"
 #include "internal.h"
+#include "kernels/kernels.h"
+
+static float gemm_ws[SOMA_GEMM_WS];
 
 #include <math.h>
 #include <stdlib.h>
@@ -126,7 +129,8 @@ static size_t kink_pattern(const soma_net *net, const float *x, size_t n,
         acts[l] = p;
         p += n * (size_t)net->layers[l].units;
     }
-    soma_forward(net, in, n, acts, NULL);
+    soma_exec one = {NULL, 1, gemm_ws};
+    soma_forward(&one, net, in, n, acts, NULL);
     size_t c = 0;
     for (int l = 0; l < net->n_layers; l++) {
         if (!has_kink(net->layers[l].activation))

@@ -65,6 +65,11 @@ static float op_at(const float *m, int ld, int trans, int r, int c)
     return trans ? m[(size_t)c * ld + r] : m[(size_t)r * ld + c];
 }
 
+/* Scratch for the blocked kernels, and two threaded contexts (2 and 3
+ * threads) for soma_gemm; set up in main. */
+static float gemm_ws[SOMA_GEMM_WS];
+static soma_exec gemm_exec[2];
+
 typedef struct gemm_stats {
     int cases, bit_mismatch, pad_touched, nan_read, ref_inaccurate;
     double worst_rel; /* worst |ref - exact| / scale seen */
@@ -107,10 +112,29 @@ static void gemm_case(soma_rng *rng, gemm_stats *st, int ta, int tb, int M,
     memcpy(C2.p, C0.p, (nc + 1) * sizeof(float));
 
     soma_sgemm_ref(ta, tb, M, N, K, alpha, A.p, lda, B.p, ldb, beta, C1.p, ldc);
-    soma_sgemm(ta, tb, M, N, K, alpha, A.p, lda, B.p, ldb, beta, C2.p, ldc);
+    soma_sgemm(ta, tb, M, N, K, alpha, A.p, lda, B.p, ldb, beta, C2.p, ldc,
+               gemm_ws);
     st->cases++;
 
     int mismatch = memcmp(C1.p, C2.p, (nc + 1) * sizeof(float)) != 0;
+    /* the portable kernel and the threaded driver, split 2 and 3 ways,
+     * give the same bits too */
+    {
+        block C3 = block_new(nc + 1);
+        if (C3.p) {
+            memcpy(C3.p, C0.p, (nc + 1) * sizeof(float));
+            soma_sgemm_block_portable(ta, tb, M, N, K, alpha, A.p, lda, B.p, ldb,
+                                      beta, C3.p, ldc, 0, M, 0, N, gemm_ws);
+            mismatch |= memcmp(C1.p, C3.p, (nc + 1) * sizeof(float)) != 0;
+            for (int e = 0; e < 2; e++) {
+                memcpy(C3.p, C0.p, (nc + 1) * sizeof(float));
+                soma_gemm(&gemm_exec[e], ta, tb, M, N, K, alpha, A.p, lda, B.p,
+                          ldb, beta, C3.p, ldc);
+                mismatch |= memcmp(C1.p, C3.p, (nc + 1) * sizeof(float)) != 0;
+            }
+            block_free(&C3);
+        }
+    }
     if (mismatch && st->bit_mismatch < 5)
         printf("  sgemm fast != ref: ta %d tb %d M %d N %d K %d alpha %g "
                "beta %g pad %d\n",
@@ -233,6 +257,7 @@ static void test_sgemm_large_sizes(void)
  * not only to the agreement of the two kernels. */
 static void test_sgemm_layout(void)
 {
+    float *ws = gemm_ws;
     const float A[4] = {1, 2, 3, 4}, At[4] = {1, 3, 2, 4};
     const float B[4] = {5, 6, 7, 8}, Bt[4] = {5, 7, 6, 8};
     const float want[4] = {19, 22, 43, 50};
@@ -240,7 +265,7 @@ static void test_sgemm_layout(void)
         int ta = t >> 1, tb = t & 1;
         float C[4], Cr[4];
         soma_sgemm(ta, tb, 2, 2, 2, 1.0f, ta ? At : A, 2, tb ? Bt : B, 2, 0.0f,
-                   C, 2);
+                   C, 2, ws);
         soma_sgemm_ref(ta, tb, 2, 2, 2, 1.0f, ta ? At : A, 2, tb ? Bt : B, 2,
                        0.0f, Cr, 2);
         for (int i = 0; i < 4; i++) {
@@ -250,11 +275,11 @@ static void test_sgemm_layout(void)
     }
     /* alpha and beta: C = 0.5 * A.B + 0.25 * C */
     float C[4] = {4, 8, 12, 16};
-    soma_sgemm(0, 0, 2, 2, 2, 0.5f, A, 2, B, 2, 0.25f, C, 2);
+    soma_sgemm(0, 0, 2, 2, 2, 0.5f, A, 2, B, 2, 0.25f, C, 2, ws);
     CHECK(C[0] == 10.5f && C[1] == 13.0f && C[2] == 24.5f && C[3] == 29.0f);
     /* K = 0: the product is empty, beta 0 writes zeros over NaN */
     float Z[2] = {NAN, NAN};
-    soma_sgemm(0, 0, 1, 2, 0, 1.0f, A, 1, B, 2, 0.0f, Z, 2);
+    soma_sgemm(0, 0, 1, 2, 0, 1.0f, A, 1, B, 2, 0.0f, Z, 2, ws);
     CHECK(Z[0] == 0.0f && Z[1] == 0.0f);
 }
 
@@ -755,6 +780,11 @@ static void test_rng_below(void)
 
 int main(void)
 {
+    if (soma_exec_init(&gemm_exec[0], 2, NULL) != SOMA_OK ||
+        soma_exec_init(&gemm_exec[1], 3, NULL) != SOMA_OK) {
+        printf("FAIL cannot start threads\n");
+        return 1;
+    }
     RUN(test_sgemm_layout);
     RUN(test_sgemm_small_sizes);
     RUN(test_sgemm_large_sizes);
@@ -768,5 +798,7 @@ int main(void)
     RUN(test_rng_reproducible);
     RUN(test_rng_float);
     RUN(test_rng_below);
+    soma_exec_free(&gemm_exec[0]);
+    soma_exec_free(&gemm_exec[1]);
     return harness_summary();
 }

@@ -9,24 +9,63 @@
 
 #include <stddef.h>
 
-/* C = alpha * op(A) . op(B) + beta * C, row-major.
+/* ---- Matrix product -------------------------------------------------------
+ * C = alpha * op(A) . op(B) + beta * C, row-major.
  *   op(A) is [M, K]: A is [M, K] with row stride lda, or with trans_a it is
  *   [K, M] and op(A) = A^T. Likewise op(B) is [K, N]: B is [K, N], or with
  *   trans_b [N, K]. C is [M, N] with row stride ldc.
  * beta == 0 overwrites C without reading it (C may hold NaN).
- * Every C[i][j] is accumulated over k = 0..K-1 in increasing order with one
- * float accumulator and separate multiply and add (no FMA contraction), so
- * soma_sgemm and soma_sgemm_ref give the same bits. */
+ *
+ * The order of arithmetic is part of the contract, so that every
+ * implementation, every instruction set and every thread count gives the
+ * same bits: each C[i][j] is one fused multiply-add chain
+ *     acc = 0;  for k = 0..K-1: acc = fma(op(A)[i][k], op(B)[k][j], acc)
+ * followed by C[i][j] = alpha * acc (+ beta * C[i][j]) with separate
+ * multiply and add (alpha * acc is skipped when alpha == 1: it is exact).
+ * fma is IEEE-754's fused multiply-add (C99 fmaf), which every platform
+ * rounds identically. */
 void soma_sgemm_ref(int trans_a, int trans_b, int M, int N, int K, float alpha,
                     const float *A, int lda, const float *B, int ldb,
                     float beta, float *C, int ldc);
 
-/* The fast path, same contract and same bits as soma_sgemm_ref. */
+/* Workspace floats one call of a blocked kernel needs (see below). */
+#define SOMA_GEMM_KC 256
+#define SOMA_GEMM_NC 256
+#define SOMA_GEMM_WS ((size_t)SOMA_GEMM_KC * SOMA_GEMM_NC)
+
+/* The block [m0, m1) x [n0, n1) of the product above, same contract and
+ * bits; ws holds SOMA_GEMM_WS floats of scratch. Separate blocks may run
+ * in parallel on separate workspaces. The portable version is always built;
+ * the AVX2+FMA one only on x86-64 without SOMA_NO_SIMD, and is used only
+ * when soma_cpu_has_avx2_fma() says the CPU has both. */
+typedef void (*soma_sgemm_block_fn)(int trans_a, int trans_b, int M, int N,
+                                    int K, float alpha, const float *A, int lda,
+                                    const float *B, int ldb, float beta,
+                                    float *C, int ldc, int m0, int m1, int n0,
+                                    int n1, float *ws);
+void soma_sgemm_block_portable(int trans_a, int trans_b, int M, int N, int K,
+                               float alpha, const float *A, int lda,
+                               const float *B, int ldb, float beta, float *C,
+                               int ldc, int m0, int m1, int n0, int n1,
+                               float *ws);
+void soma_sgemm_block_avx2(int trans_a, int trans_b, int M, int N, int K,
+                           float alpha, const float *A, int lda, const float *B,
+                           int ldb, float beta, float *C, int ldc, int m0,
+                           int m1, int n0, int n1, float *ws);
+int soma_cpu_has_avx2_fma(void);
+
+/* The best block kernel for this CPU and build ("avx2" or "portable" in
+ * *name when name is not NULL). */
+soma_sgemm_block_fn soma_sgemm_block_best(const char **name);
+
+/* Single-threaded soma_sgemm over the whole matrix with the best kernel;
+ * ws as above. */
 void soma_sgemm(int trans_a, int trans_b, int M, int N, int K, float alpha,
                 const float *A, int lda, const float *B, int ldb, float beta,
-                float *C, int ldc);
+                float *C, int ldc, float *ws);
 
-/* e^x in float, within 2 ulp, defined by float arithmetic only so that it
+/* ---- Elementary functions -------------------------------------------------
+ * e^x in float, within 2 ulp, defined by float arithmetic only so that it
  * gives the same bits on every IEEE platform (libm's expf need not).
  * Overflows to +inf above 88.72, returns 0 below -87.33 (no subnormals),
  * NaN for NaN. */

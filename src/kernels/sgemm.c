@@ -1,120 +1,120 @@
 /*
- * sgemm.c - single-precision matrix product, naive reference and the
- * portable fast path.
+ * sgemm.c - single-precision matrix product: the naive reference, the
+ * portable block kernel and the choice of kernel for this CPU.
  *
- * Determinism contract (kernels.h): every C[i][j] is the sum over k in
- * increasing order, one float accumulator, multiply then add. The fast path
- * keeps that order by making k the outer loop and streaming whole rows of C
- * ("axpy form": C[i,:] += A[i,k] * B[k,:]), which the compiler vectorises
- * over j without reassociating anything. Transposed operands are handled by
- * choosing the loop nest, never by reordering a sum.
+ * Every version keeps the order of kernels.h: per output element one fused
+ * multiply-add chain over k in increasing order. The portable kernel keeps
+ * it by making k the inner loop of independent chains; compilers turn fmaf
+ * into one instruction where the target has FMA (aarch64, or x86-64 with
+ * -mfma) and into a correctly rounded library call elsewhere.
  */
 #include "kernels.h"
+
+#include <math.h>
 
 static float at(const float *m, int ld, int trans, int r, int c)
 {
     return trans ? m[(size_t)c * ld + r] : m[(size_t)r * ld + c];
 }
 
+static void store(float *c, float acc, float alpha, float beta)
+{
+    float v = alpha == 1.0f ? acc : alpha * acc;
+    if (beta != 0.0f) {
+        float old = beta * *c;
+        v = v + old;
+    }
+    *c = v;
+}
+
 void soma_sgemm_ref(int trans_a, int trans_b, int M, int N, int K, float alpha,
                     const float *A, int lda, const float *B, int ldb,
                     float beta, float *C, int ldc)
 {
-    for (int i = 0; i < M; i++) {
+    for (int i = 0; i < M; i++)
         for (int j = 0; j < N; j++) {
             float acc = 0.0f;
-            for (int k = 0; k < K; k++) {
-                float prod = at(A, lda, trans_a, i, k) * at(B, ldb, trans_b, k, j);
-                acc = acc + prod;
-            }
-            float *c = &C[(size_t)i * ldc + j];
-            if (beta == 0.0f)
-                *c = alpha * acc;
-            else
-                *c = alpha * acc + beta * *c;
+            for (int k = 0; k < K; k++)
+                acc = fmaf(at(A, lda, trans_a, i, k), at(B, ldb, trans_b, k, j),
+                           acc);
+            store(&C[(size_t)i * ldc + j], acc, alpha, beta);
         }
-    }
 }
 
-/* Rows of C are produced in blocks of this many columns so the accumulator
- * row stays in L1. */
-#define NB 256
+/* Columns per pass of the portable kernel: one row of accumulators. */
+#define PW 64
 
-/* acc[0..n) = sum_k op(A)[i,k] * B[k, j0..j0+n) for non-transposed B. */
-static void row_axpy(const float *A, int lda, int trans_a, int i, int K,
-                     const float *B, int ldb, int j0, int n, float *acc)
+void soma_sgemm_block_portable(int trans_a, int trans_b, int M, int N, int K,
+                               float alpha, const float *A, int lda,
+                               const float *B, int ldb, float beta, float *C,
+                               int ldc, int m0, int m1, int n0, int n1,
+                               float *ws)
 {
-    for (int j = 0; j < n; j++)
-        acc[j] = 0.0f;
-    for (int k = 0; k < K; k++) {
-        float a = at(A, lda, trans_a, i, k);
-        const float *b = B + (size_t)k * ldb + j0;
-        for (int j = 0; j < n; j++) {
-            float prod = a * b[j];
-            acc[j] = acc[j] + prod;
+    (void)M;
+    (void)N;
+    (void)ws;
+    float acc[PW];
+    for (int i = m0; i < m1; i++)
+        for (int j0 = n0; j0 < n1; j0 += PW) {
+            int n = n1 - j0 < PW ? n1 - j0 : PW;
+            for (int j = 0; j < n; j++)
+                acc[j] = 0.0f;
+            if (!trans_b) {
+                /* C[i, j0..] += A[i,k] * B[k, j0..]: rows of B stream */
+                for (int k = 0; k < K; k++) {
+                    float a = at(A, lda, trans_a, i, k);
+                    const float *b = B + (size_t)k * ldb + j0;
+                    for (int j = 0; j < n; j++)
+                        acc[j] = fmaf(a, b[j], acc[j]);
+                }
+            } else {
+                /* each output is a dot product of two contiguous rows */
+                for (int j = 0; j < n; j++) {
+                    const float *b = B + (size_t)(j0 + j) * ldb;
+                    float s = 0.0f;
+                    for (int k = 0; k < K; k++)
+                        s = fmaf(at(A, lda, trans_a, i, k), b[k], s);
+                    acc[j] = s;
+                }
+            }
+            float *c = C + (size_t)i * ldc + j0;
+            for (int j = 0; j < n; j++)
+                store(&c[j], acc[j], alpha, beta);
         }
-    }
 }
 
-/* acc[0..n) = sum_k op(A)[i,k] * B[j0+j, k] for transposed B ([N, K]):
- * each output is a dot product of two contiguous rows. Several outputs are
- * computed together, each with its own accumulator, so the k order of each
- * stays sequential. */
-static void row_dot(const float *A, int lda, int trans_a, int i, int K,
-                    const float *B, int ldb, int j0, int n, float *acc)
+#if defined(__x86_64__) && !defined(SOMA_NO_SIMD)
+int soma_cpu_has_avx2_fma(void)
 {
-    int j = 0;
-    if (!trans_a) {
-        const float *a = A + (size_t)i * lda;
-        for (; j + 4 <= n; j += 4) {
-            const float *b0 = B + (size_t)(j0 + j) * ldb;
-            const float *b1 = b0 + ldb, *b2 = b1 + ldb, *b3 = b2 + ldb;
-            float s0 = 0.0f, s1 = 0.0f, s2 = 0.0f, s3 = 0.0f;
-            for (int k = 0; k < K; k++) {
-                float p0 = a[k] * b0[k], p1 = a[k] * b1[k];
-                float p2 = a[k] * b2[k], p3 = a[k] * b3[k];
-                s0 = s0 + p0;
-                s1 = s1 + p1;
-                s2 = s2 + p2;
-                s3 = s3 + p3;
-            }
-            acc[j] = s0;
-            acc[j + 1] = s1;
-            acc[j + 2] = s2;
-            acc[j + 3] = s3;
-        }
+    __builtin_cpu_init();
+    return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+}
+#else
+int soma_cpu_has_avx2_fma(void)
+{
+    return 0;
+}
+#endif
+
+soma_sgemm_block_fn soma_sgemm_block_best(const char **name)
+{
+#if defined(__x86_64__) && !defined(SOMA_NO_SIMD)
+    if (soma_cpu_has_avx2_fma()) {
+        if (name)
+            *name = "avx2";
+        return soma_sgemm_block_avx2;
     }
-    for (; j < n; j++) {
-        const float *b = B + (size_t)(j0 + j) * ldb;
-        float s = 0.0f;
-        for (int k = 0; k < K; k++) {
-            float prod = at(A, lda, trans_a, i, k) * b[k];
-            s = s + prod;
-        }
-        acc[j] = s;
-    }
+#endif
+    if (name)
+        *name = "portable";
+    return soma_sgemm_block_portable;
 }
 
 void soma_sgemm(int trans_a, int trans_b, int M, int N, int K, float alpha,
                 const float *A, int lda, const float *B, int ldb, float beta,
-                float *C, int ldc)
+                float *C, int ldc, float *ws)
 {
-    float acc[NB];
-    for (int i = 0; i < M; i++) {
-        for (int j0 = 0; j0 < N; j0 += NB) {
-            int n = N - j0 < NB ? N - j0 : NB;
-            if (trans_b)
-                row_dot(A, lda, trans_a, i, K, B, ldb, j0, n, acc);
-            else
-                row_axpy(A, lda, trans_a, i, K, B, ldb, j0, n, acc);
-            float *c = C + (size_t)i * ldc + j0;
-            if (beta == 0.0f) {
-                for (int j = 0; j < n; j++)
-                    c[j] = alpha * acc[j];
-            } else {
-                for (int j = 0; j < n; j++)
-                    c[j] = alpha * acc[j] + beta * c[j];
-            }
-        }
-    }
+    soma_sgemm_block_fn fn = soma_sgemm_block_best(NULL);
+    fn(trans_a, trans_b, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc, 0, M, 0,
+       N, ws);
 }

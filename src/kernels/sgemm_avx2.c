@@ -1,0 +1,235 @@
+/*
+ * sgemm_avx2.c - the AVX2+FMA block kernel for soma_sgemm (contract in
+ * kernels.h). Compiled with -mavx2 -mfma; called only after
+ * soma_cpu_has_avx2_fma().
+ *
+ * Blocking: for each NC-wide group of columns and each KC-deep slice of k,
+ * op(B) is packed into panels of 16 columns ([kc][16], zero-padded), then
+ * every 6-row strip of op(A) is multiplied with every panel by a 6x16
+ * register tile (12 ymm accumulators). A is read in place: its 6 rows (or,
+ * transposed, 6 adjacent columns) are broadcast one k at a time.
+ *
+ * Bits: each accumulator lane is one FMA chain over k in increasing order.
+ * Across KC slices the chain continues through C: the first slice starts
+ * from 0, later slices reload the partial sum stored in C, which is the
+ * exact float the chain held. alpha and beta are applied after the last
+ * slice, so beta != 0 needs K <= KC (soma_gemm sends the rare other case to
+ * the portable kernel).
+ */
+#if defined(__x86_64__) && !defined(SOMA_NO_SIMD)
+
+#include "kernels.h"
+
+#include <immintrin.h>
+#include <string.h>
+
+#define MR 6
+#define NR 16
+
+/* Packs op(B)[k0..k0+kc, j0..j0+nc) into ws as ceil(nc/16) panels of
+ * [kc][16]. */
+static void pack_b(int trans_b, const float *B, int ldb, int k0, int kc, int j0,
+                   int nc, float *ws)
+{
+    for (int p = 0; p * NR < nc; p++) {
+        int nr = nc - p * NR < NR ? nc - p * NR : NR;
+        float *dst = ws + (size_t)p * kc * NR;
+        int jb = j0 + p * NR;
+        if (!trans_b) {
+            for (int k = 0; k < kc; k++) {
+                const float *src = B + (size_t)(k0 + k) * ldb + jb;
+                float *d = dst + (size_t)k * NR;
+                if (nr == NR) {
+                    _mm256_storeu_ps(d, _mm256_loadu_ps(src));
+                    _mm256_storeu_ps(d + 8, _mm256_loadu_ps(src + 8));
+                } else {
+                    int l = 0;
+                    for (; l < nr; l++)
+                        d[l] = src[l];
+                    for (; l < NR; l++)
+                        d[l] = 0.0f;
+                }
+            }
+        } else if (nr == NR) {
+            /* op(B)[k][j] = B[j][k]: transpose 8x8 blocks in registers */
+            int k = 0;
+            for (; k + 8 <= kc; k += 8)
+                for (int h = 0; h < 2; h++) {
+                    const float *s = B + (size_t)(jb + 8 * h) * ldb + k0 + k;
+                    __m256 r0 = _mm256_loadu_ps(s);
+                    __m256 r1 = _mm256_loadu_ps(s + ldb);
+                    __m256 r2 = _mm256_loadu_ps(s + 2 * (size_t)ldb);
+                    __m256 r3 = _mm256_loadu_ps(s + 3 * (size_t)ldb);
+                    __m256 r4 = _mm256_loadu_ps(s + 4 * (size_t)ldb);
+                    __m256 r5 = _mm256_loadu_ps(s + 5 * (size_t)ldb);
+                    __m256 r6 = _mm256_loadu_ps(s + 6 * (size_t)ldb);
+                    __m256 r7 = _mm256_loadu_ps(s + 7 * (size_t)ldb);
+                    __m256 t0 = _mm256_unpacklo_ps(r0, r1);
+                    __m256 t1 = _mm256_unpackhi_ps(r0, r1);
+                    __m256 t2 = _mm256_unpacklo_ps(r2, r3);
+                    __m256 t3 = _mm256_unpackhi_ps(r2, r3);
+                    __m256 t4 = _mm256_unpacklo_ps(r4, r5);
+                    __m256 t5 = _mm256_unpackhi_ps(r4, r5);
+                    __m256 t6 = _mm256_unpacklo_ps(r6, r7);
+                    __m256 t7 = _mm256_unpackhi_ps(r6, r7);
+                    __m256 u0 = _mm256_shuffle_ps(t0, t2, 0x44);
+                    __m256 u1 = _mm256_shuffle_ps(t0, t2, 0xEE);
+                    __m256 u2 = _mm256_shuffle_ps(t1, t3, 0x44);
+                    __m256 u3 = _mm256_shuffle_ps(t1, t3, 0xEE);
+                    __m256 u4 = _mm256_shuffle_ps(t4, t6, 0x44);
+                    __m256 u5 = _mm256_shuffle_ps(t4, t6, 0xEE);
+                    __m256 u6 = _mm256_shuffle_ps(t5, t7, 0x44);
+                    __m256 u7 = _mm256_shuffle_ps(t5, t7, 0xEE);
+                    float *d = dst + (size_t)k * NR + 8 * h;
+                    _mm256_storeu_ps(d + 0 * NR, _mm256_permute2f128_ps(u0, u4, 0x20));
+                    _mm256_storeu_ps(d + 1 * NR, _mm256_permute2f128_ps(u1, u5, 0x20));
+                    _mm256_storeu_ps(d + 2 * NR, _mm256_permute2f128_ps(u2, u6, 0x20));
+                    _mm256_storeu_ps(d + 3 * NR, _mm256_permute2f128_ps(u3, u7, 0x20));
+                    _mm256_storeu_ps(d + 4 * NR, _mm256_permute2f128_ps(u0, u4, 0x31));
+                    _mm256_storeu_ps(d + 5 * NR, _mm256_permute2f128_ps(u1, u5, 0x31));
+                    _mm256_storeu_ps(d + 6 * NR, _mm256_permute2f128_ps(u2, u6, 0x31));
+                    _mm256_storeu_ps(d + 7 * NR, _mm256_permute2f128_ps(u3, u7, 0x31));
+                }
+            for (; k < kc; k++)
+                for (int l = 0; l < NR; l++)
+                    dst[(size_t)k * NR + l] = B[(size_t)(jb + l) * ldb + k0 + k];
+        } else {
+            for (int k = 0; k < kc; k++) {
+                float *d = dst + (size_t)k * NR;
+                int l = 0;
+                for (; l < nr; l++)
+                    d[l] = B[(size_t)(jb + l) * ldb + k0 + k];
+                for (; l < NR; l++)
+                    d[l] = 0.0f;
+            }
+        }
+    }
+}
+
+/* The 6x16 tile c (row stride ldc) over kc steps: row r of op(A) at step k
+ * is a[r][k * sk]. first: start from 0, else from c. last: apply alpha and
+ * beta. */
+static void tile(int kc, const float *const a[MR], size_t sk, const float *bp,
+                 float *c, size_t ldc, int first, int last, float alpha,
+                 float beta)
+{
+    __m256 c00, c01, c10, c11, c20, c21, c30, c31, c40, c41, c50, c51;
+    if (first) {
+        c00 = c01 = c10 = c11 = c20 = c21 = _mm256_setzero_ps();
+        c30 = c31 = c40 = c41 = c50 = c51 = _mm256_setzero_ps();
+    } else {
+        c00 = _mm256_loadu_ps(c), c01 = _mm256_loadu_ps(c + 8);
+        c10 = _mm256_loadu_ps(c + ldc), c11 = _mm256_loadu_ps(c + ldc + 8);
+        c20 = _mm256_loadu_ps(c + 2 * ldc), c21 = _mm256_loadu_ps(c + 2 * ldc + 8);
+        c30 = _mm256_loadu_ps(c + 3 * ldc), c31 = _mm256_loadu_ps(c + 3 * ldc + 8);
+        c40 = _mm256_loadu_ps(c + 4 * ldc), c41 = _mm256_loadu_ps(c + 4 * ldc + 8);
+        c50 = _mm256_loadu_ps(c + 5 * ldc), c51 = _mm256_loadu_ps(c + 5 * ldc + 8);
+    }
+    const float *a0 = a[0], *a1 = a[1], *a2 = a[2], *a3 = a[3], *a4 = a[4],
+                *a5 = a[5];
+    size_t off = 0;
+    for (int k = 0; k < kc; k++, off += sk, bp += NR) {
+        __m256 b0 = _mm256_loadu_ps(bp), b1 = _mm256_loadu_ps(bp + 8), x;
+        x = _mm256_broadcast_ss(a0 + off);
+        c00 = _mm256_fmadd_ps(x, b0, c00), c01 = _mm256_fmadd_ps(x, b1, c01);
+        x = _mm256_broadcast_ss(a1 + off);
+        c10 = _mm256_fmadd_ps(x, b0, c10), c11 = _mm256_fmadd_ps(x, b1, c11);
+        x = _mm256_broadcast_ss(a2 + off);
+        c20 = _mm256_fmadd_ps(x, b0, c20), c21 = _mm256_fmadd_ps(x, b1, c21);
+        x = _mm256_broadcast_ss(a3 + off);
+        c30 = _mm256_fmadd_ps(x, b0, c30), c31 = _mm256_fmadd_ps(x, b1, c31);
+        x = _mm256_broadcast_ss(a4 + off);
+        c40 = _mm256_fmadd_ps(x, b0, c40), c41 = _mm256_fmadd_ps(x, b1, c41);
+        x = _mm256_broadcast_ss(a5 + off);
+        c50 = _mm256_fmadd_ps(x, b0, c50), c51 = _mm256_fmadd_ps(x, b1, c51);
+    }
+    __m256 acc[12] = {c00, c01, c10, c11, c20, c21, c30, c31, c40, c41, c50, c51};
+    __m256 va = _mm256_set1_ps(alpha), vb = _mm256_set1_ps(beta);
+    for (int r = 0; r < MR; r++)
+        for (int h = 0; h < 2; h++) {
+            __m256 v = acc[2 * r + h];
+            float *p = c + r * ldc + 8 * h;
+            if (last && alpha != 1.0f)
+                v = _mm256_mul_ps(va, v);
+            if (last && beta != 0.0f)
+                v = _mm256_add_ps(v, _mm256_mul_ps(vb, _mm256_loadu_ps(p)));
+            _mm256_storeu_ps(p, v);
+        }
+}
+
+void soma_sgemm_block_avx2(int trans_a, int trans_b, int M, int N, int K,
+                           float alpha, const float *A, int lda, const float *B,
+                           int ldb, float beta, float *C, int ldc, int m0,
+                           int m1, int n0, int n1, float *ws)
+{
+    (void)M;
+    (void)N;
+    if (m0 >= m1 || n0 >= n1)
+        return;
+    if (beta != 0.0f && K > SOMA_GEMM_KC) {
+        /* the partial sums would overwrite the C that beta scales */
+        soma_sgemm_block_portable(trans_a, trans_b, M, N, K, alpha, A, lda, B,
+                                  ldb, beta, C, ldc, m0, m1, n0, n1, ws);
+        return;
+    }
+    if (K == 0) {
+        /* every chain is empty: acc = 0 */
+        for (int i = m0; i < m1; i++)
+            for (int j = n0; j < n1; j++) {
+                float *p = C + (size_t)i * ldc + j;
+                float v = alpha == 1.0f ? 0.0f : alpha * 0.0f;
+                if (beta != 0.0f) {
+                    float old = beta * *p;
+                    v = v + old;
+                }
+                *p = v;
+            }
+        return;
+    }
+    float tmp[MR * NR] = {0};
+    for (int j0 = n0; j0 < n1; j0 += SOMA_GEMM_NC) {
+        int nc = n1 - j0 < SOMA_GEMM_NC ? n1 - j0 : SOMA_GEMM_NC;
+        for (int k0 = 0; k0 < K; k0 += SOMA_GEMM_KC) {
+            int kc = K - k0 < SOMA_GEMM_KC ? K - k0 : SOMA_GEMM_KC;
+            int first = k0 == 0, last = k0 + kc == K;
+            pack_b(trans_b, B, ldb, k0, kc, j0, nc, ws);
+            for (int i0 = m0; i0 < m1; i0 += MR) {
+                int mr = m1 - i0 < MR ? m1 - i0 : MR;
+                /* rows past mr repeat the last real one; their results
+                 * are dropped */
+                const float *a[MR];
+                for (int r = 0; r < MR; r++) {
+                    int i = i0 + (r < mr ? r : mr - 1);
+                    a[r] = trans_a ? A + (size_t)k0 * lda + i
+                                   : A + (size_t)i * lda + k0;
+                }
+                size_t sk = trans_a ? (size_t)lda : 1;
+                for (int p = 0; p * NR < nc; p++) {
+                    int nr = nc - p * NR < NR ? nc - p * NR : NR;
+                    const float *bp = ws + (size_t)p * kc * NR;
+                    float *c = C + (size_t)i0 * ldc + j0 + p * NR;
+                    if (mr == MR && nr == NR) {
+                        tile(kc, a, sk, bp, c, (size_t)ldc, first, last, alpha,
+                             beta);
+                        continue;
+                    }
+                    /* an edge tile works in tmp; only its real part of C is
+                     * read and written */
+                    if (!first || beta != 0.0f)
+                        for (int r = 0; r < mr; r++)
+                            memcpy(tmp + r * NR, c + (size_t)r * ldc,
+                                   (size_t)nr * sizeof(float));
+                    tile(kc, a, sk, bp, tmp, NR, first, last, alpha, beta);
+                    for (int r = 0; r < mr; r++)
+                        memcpy(c + (size_t)r * ldc, tmp + r * NR,
+                               (size_t)nr * sizeof(float));
+                }
+            }
+        }
+    }
+}
+
+#else
+/* Nothing to build: keep ISO C happy about an empty translation unit. */
+typedef int soma_sgemm_avx2_unused;
+#endif
