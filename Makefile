@@ -58,6 +58,8 @@ help:
 	@echo "make demo       deps + build + run the blog post's perceptron"
 	@echo "make check      deps + build + every test"
 	@echo "make install    PREFIX=$(PREFIX): header, libraries, soma.pc, soma"
+	@echo "make fuzz       fuzz-deps + every fuzz target for FUZZ_SECONDS=$(FUZZ_SECONDS) s"
+	@echo "make check-valgrind  the test programs under valgrind --leak-check=full"
 
 deps:
 	@if ! command -v dpkg-query >/dev/null 2>&1; then \
@@ -109,6 +111,55 @@ $(BUILD)/tests/%: tests/%.c tests/harness.h $(STATIC)
 $(BUILD)/examples/%: examples/%.c $(STATIC)
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -o $@ $< $(STATIC) $(LDFLAGS) $(LDLIBS)
+
+# ---- fuzzing and leak checks (docs/testing.md) -----------------------------
+# One libFuzzer target per parser in tests/fuzz/, built by clang with ASan and
+# UBSan against the library compiled again by clang into $(FUZZ_BUILD) (the
+# same rules through a sub-make; the CLI's main() renamed for fuzz_cli).
+# `make fuzz` runs each for FUZZ_SECONDS and fails on any finding.
+FUZZ_CC      ?= clang
+FUZZ_BUILD   ?= build-fuzz
+FUZZ_SECONDS ?= 60
+# libclang-rt-dev: libFuzzer and the sanitizer runtimes matching Debian's clang
+FUZZ_PKGS    := clang libclang-rt-dev
+FUZZ_CFLAGS  := -std=c11 -D_POSIX_C_SOURCE=200809L -ffp-contract=off -pthread \
+                $(WARN) -Iinclude -Isrc -Icli -g -O1 -fno-omit-frame-pointer \
+                -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all
+FUZZ_BIN     := $(patsubst tests/fuzz/%.c,$(FUZZ_BUILD)/%,$(wildcard tests/fuzz/fuzz_*.c))
+FUZZ_CLI_OBJ := $(patsubst %.c,$(FUZZ_BUILD)/obj/%.o,$(filter-out cli/main.c,$(CLI_SRC)))
+
+.PHONY: fuzz fuzz-deps fuzz-build check-valgrind
+
+fuzz-deps:
+	@$(MAKE) --no-print-directory deps DEPS_PKGS="$(FUZZ_PKGS)"
+
+fuzz: fuzz-deps
+	$(MAKE) fuzz-build
+	FUZZ_BUILD=$(FUZZ_BUILD) FUZZ_SECONDS=$(FUZZ_SECONDS) sh tests/fuzz/run.sh
+
+fuzz-build:
+	$(MAKE) BUILD=$(FUZZ_BUILD) CC=$(FUZZ_CC) OPT=-O1 \
+	    SANITIZE=fuzzer-no-link,address,undefined $(FUZZ_BUILD)/libsoma.a $(FUZZ_CLI_OBJ)
+	$(MAKE) $(FUZZ_BIN)
+
+$(FUZZ_BUILD)/fuzz_%: tests/fuzz/fuzz_%.c tests/fuzz/fuzz_common.h $(FUZZ_BUILD)/libsoma.a
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -o $@ $< $(FUZZ_BUILD)/libsoma.a $(LDLIBS)
+
+$(FUZZ_BUILD)/cli_main.o: cli/main.c cli/cli.h include/soma.h
+	$(FUZZ_CC) $(FUZZ_CFLAGS:-fsanitize=fuzzer,%=-fsanitize=fuzzer-no-link,%) \
+	    -Dmain=soma_cli_main -Wno-missing-prototypes -c $< -o $@
+
+$(FUZZ_BUILD)/fuzz_cli: tests/fuzz/fuzz_cli.c tests/fuzz/fuzz_common.h $(FUZZ_BUILD)/cli_main.o \
+                        $(FUZZ_CLI_OBJ) $(FUZZ_BUILD)/libsoma.a
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -o $@ $< $(FUZZ_BUILD)/cli_main.o $(FUZZ_CLI_OBJ) \
+	    $(FUZZ_BUILD)/libsoma.a $(LDLIBS)
+
+# Every test program under valgrind (a second leak checker beside the
+# sanitizer build's LeakSanitizer); the gcc build, no sanitizers.
+check-valgrind: all tests
+	@set -e; for t in $(TEST_BIN); do echo "== valgrind $$t"; \
+	    valgrind -q --leak-check=full --errors-for-leak-kinds=definite,indirect \
+	        --error-exitcode=1 $$t >/dev/null; done; echo "valgrind: no errors, no leaks"
 
 install: all
 	install -d $(DESTDIR)$(PREFIX)/include $(DESTDIR)$(PREFIX)/lib \

@@ -70,9 +70,12 @@ int cmd_predict(int argc, char **argv);
 int cmd_eval(int argc, char **argv);
 int cmd_info(int argc, char **argv);
 
-#endif /* SOMA_CLI_H */
-
 /* ---- data helpers (cli/data.c) ---- */
+
+/* Whether the data file at path holds IDX images, judged by its content
+ * (soma_idx_sniff), not its name; anything else is read as CSV. Returns 0
+ * with *is_idx set, or 1 after printing an error. */
+int cli_sniff(const char *path, int *is_idx);
 
 /* Builds the target matrix for a net with k outputs and the given loss from
  * a data set's y column: class indices for ce, 0/1 for one output, one-hot
@@ -81,8 +84,13 @@ int cmd_info(int argc, char **argv);
 int cli_targets(const char *path, const soma_dataset *ds, soma_loss loss, int k,
                 float **y, int *y_cols);
 
-/* Reads a CSV for a model: its features by name (when the model has names),
- * the target named by target (NULL: none) mapped onto the model's classes.
- * Returns NULL after printing an error. */
-soma_dataset *cli_read_for_model(const char *path, soma_net *net,
-                                 const char *target);
+/* Reads data for a model and checks that it has the model's input width.
+ * IDX images (idx non-zero) take their pixels in order and, when labels is
+ * not NULL, their targets from that IDX labels file, mapped onto the
+ * model's classes. A CSV gives the model's features by name (when the
+ * model has names) and the target column named by target (NULL: none),
+ * mapped onto the model's classes. Returns NULL after printing an error. */
+soma_dataset *cli_read_for_model(const char *path, int idx, soma_net *net,
+                                 const char *target, const char *labels);
+
+#endif /* SOMA_CLI_H */

@@ -1,5 +1,6 @@
 /*
- * cmd_predict.c - soma predict and soma eval: run a saved model on a CSV.
+ * cmd_predict.c - soma predict and soma eval: run a saved model on a CSV or
+ * on IDX images.
  */
 #include "cli.h"
 
@@ -7,45 +8,53 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* Loads the model and the data (with the target column when target is not
- * NULL). Returns 0, or 1 after printing an error. */
-static int load(const char *model, const char *data, const char *target,
-                soma_net **net, soma_dataset **ds)
+/* Loads a model that runs on the given number of threads, or returns NULL
+ * after printing an error. */
+static soma_net *load_model(const char *path, int threads)
 {
     soma_error err;
-    *ds = NULL;
-    *net = soma_net_load(model, &err);
-    if (!*net)
-        return cli_error("%s", err.message);
-    *ds = cli_read_for_model(data, *net, target);
-    if (!*ds) {
-        soma_net_free(*net);
-        *net = NULL;
-        return 1;
+    soma_net *net = soma_net_load(path, &err);
+    if (!net || soma_net_set_threads(net, threads, &err) != SOMA_OK) {
+        soma_net_free(net);
+        cli_error("%s", err.message);
+        return NULL;
     }
-    return 0;
+    return net;
 }
 
 int cmd_predict(int argc, char **argv)
 {
+    int threads = 0;
+    const cli_opt opts[] = {
+        {"threads", 0, OPT_INT, &threads, 0, 1024, "N",
+         "worker threads, 0 = one per core (default 0)"},
+    };
     const cli_command cmd = {
-        "predict", "MODEL DATA.csv",
+        "predict", "MODEL DATA.csv|IMAGES [--threads N]",
         "Writes CSV to stdout: a header, then for each row the predicted label\n"
         "and one probability column per class (or the predicted value for a\n"
-        "regression model). The model's features are found by name; other\n"
-        "columns, such as the target, are ignored.",
-        NULL, 0, 2, 2};
+        "regression model). In a CSV the model's features are found by name;\n"
+        "other columns, such as the target, are ignored. IDX images (plain or\n"
+        "gzipped, told apart from CSV by their content) give their pixels in\n"
+        "order, one row per image.",
+        opts, 1, 2, 2};
     const char *pos[2];
-    int n_pos;
+    int n_pos, idx;
     char msg[256];
     int r = cli_parse(&cmd, argc, argv, pos, &n_pos, msg, sizeof msg);
     if (r != 0)
         return r > 0 ? 0 : cli_usage_error(&cmd, msg);
-
-    soma_net *net;
-    soma_dataset *ds;
-    if (load(pos[0], pos[1], NULL, &net, &ds))
+    if (cli_sniff(pos[1], &idx))
         return 1;
+
+    soma_net *net = load_model(pos[0], threads);
+    if (!net)
+        return 1;
+    soma_dataset *ds = cli_read_for_model(pos[1], idx, net, NULL, NULL);
+    if (!ds) {
+        soma_net_free(net);
+        return 1;
+    }
     int k = soma_net_n_outputs(net), nc = soma_net_n_classes(net);
     size_t n = ds->n_rows;
     float *out = malloc(n * (size_t)k * sizeof *out + 1);
@@ -112,42 +121,64 @@ done:
 
 int cmd_eval(int argc, char **argv)
 {
-    const char *target = NULL;
+    const char *target = NULL, *labels = NULL;
+    int threads = 0;
     const cli_opt opts[] = {
         {"target", 't', OPT_STRING, &target, 0, 0, "COL",
-         "target column (default: the one the model was trained on)"},
+         "CSV: target column (default: the one the model was trained on)"},
+        {"labels", 0, OPT_STRING, &labels, 0, 0, "FILE",
+         "IDX images: the IDX labels file (required)"},
+        {"threads", 0, OPT_INT, &threads, 0, 1024, "N",
+         "worker threads, 0 = one per core (default 0)"},
     };
     const cli_command cmd = {
-        "eval", "MODEL DATA.csv [--target COL]",
+        "eval", "MODEL (DATA.csv [--target COL] | IMAGES --labels LABELS)",
         "Prints the loss, the accuracy and the confusion matrix of a model on a "
-        "labelled CSV file.",
-        opts, 1, 2, 2};
+        "labelled CSV file\nor on IDX images with their IDX labels (plain or "
+        "gzipped, told apart from CSV\nby their content).",
+        opts, (int)(sizeof opts / sizeof opts[0]), 2, 2};
     const char *pos[2];
-    int n_pos;
+    int n_pos, idx;
     char msg[256];
     int r = cli_parse(&cmd, argc, argv, pos, &n_pos, msg, sizeof msg);
     if (r != 0)
         return r > 0 ? 0 : cli_usage_error(&cmd, msg);
+    if (cli_sniff(pos[1], &idx))
+        return 1;
+    if (idx && !labels)
+        return cli_usage_error(&cmd, "IDX images need --labels");
+    if (idx && target)
+        return cli_usage_error(&cmd, "--target is for CSV files; IDX images take "
+                                     "--labels");
+    if (!idx && labels)
+        return cli_usage_error(&cmd, "--labels is for IDX images; a CSV names its "
+                                     "target with --target");
 
-    soma_error err;
-    soma_net *net = soma_net_load(pos[0], &err);
+    soma_net *net = load_model(pos[0], threads);
     if (!net)
-        return cli_error("%s", err.message);
-    if (!target)
+        return 1;
+    if (idx && soma_net_n_classes(net) == 0) {
+        soma_net_free(net);
+        return cli_error("%s: the model has no classes, so IDX labels cannot be "
+                         "its targets", pos[0]);
+    }
+    if (!idx && !target)
         target = soma_net_get_meta(net, "target");
-    if (!target) {
+    if (!idx && !target) {
         soma_net_free(net);
         return cli_usage_error(&cmd, "the model does not name its target column; "
                                      "give --target");
     }
+    soma_error err;
     int rc = 1;
     float *y = NULL;
     size_t *conf = NULL;
-    soma_dataset *ds = cli_read_for_model(pos[1], net, target);
+    const char *target_file = idx ? labels : pos[1];
+    soma_dataset *ds = cli_read_for_model(pos[1], idx, net, target, labels);
     if (!ds)
         goto done;
     int k = soma_net_n_outputs(net), y_cols, nc = soma_net_n_classes(net);
-    if (cli_targets(pos[1], ds, soma_net_loss(net), k, &y, &y_cols))
+    if (cli_targets(target_file, ds, soma_net_loss(net), k, &y, &y_cols))
         goto done;
     int m = k == 1 ? 2 : k;
     conf = calloc((size_t)m * (size_t)m, sizeof *conf);

@@ -1,6 +1,7 @@
 /*
- * cmd_train.c - soma train: read a CSV, pick the task, build the network,
- * train, report and save.
+ * cmd_train.c - soma train: read the data (a CSV, or IDX images with their
+ * labels) into one data set, pick the task, build the network, train,
+ * report and save. Everything after reading is the same for both formats.
  */
 #include "cli.h"
 
@@ -12,11 +13,13 @@
 #define MAX_IGNORE 64
 
 typedef struct train_args {
-    const char *data, *target, *output_path, *layers, *activation, *output;
-    const char *loss, *optimizer, *init, *init_from, *ignore;
+    const char *data, *labels, *target, *output_path, *layers, *activation;
+    const char *output, *loss, *optimizer, *init, *init_from, *ignore;
+    const char *target_file; /* where the targets come from, for messages */
     double lr, momentum, weight_decay, val_split;
     size_t batch_size;
-    int epochs, no_bias, no_standardize, quiet;
+    int epochs, threads, no_bias, no_standardize, quiet;
+    int idx;                 /* the data is IDX images (by content) */
     uint64_t seed;
 } train_args;
 
@@ -46,16 +49,18 @@ typedef struct progress {
     int epochs, every, quiet;
 } progress;
 
-static int on_epoch(void *ctx, int epoch, double loss, double acc)
+static int on_epoch(void *ctx, const soma_epoch_report *r)
 {
     const progress *p = ctx;
+    int epoch = r->epoch;
     if (p->quiet || (epoch % p->every != 0 && epoch != p->epochs && epoch != 1))
         return 0;
-    if (acc >= 0.0)
+    if (r->train_accuracy >= 0.0)
         fprintf(stderr, "epoch %d/%d  loss %.6f  accuracy %.4f\n", epoch,
-                p->epochs, loss, acc);
+                p->epochs, r->train_loss, r->train_accuracy);
     else
-        fprintf(stderr, "epoch %d/%d  loss %.6f\n", epoch, p->epochs, loss);
+        fprintf(stderr, "epoch %d/%d  loss %.6f\n", epoch, p->epochs,
+                r->train_loss);
     return 0;
 }
 
@@ -72,19 +77,25 @@ static int all_numeric(const soma_dataset *ds)
 
 /* The post's rule: a sigmoid output learns 0/1 targets. With numeric labels
  * the numbers themselves are the targets, so anything but 0 and 1 is an
- * error naming its line. */
+ * error naming its line (or for IDX labels, its item). */
 static int check_zero_one(const char *path, const soma_dataset *ds)
 {
     for (int c = 0; c < ds->n_classes; c++) {
         double v = strtod(ds->class_names[c], NULL);
         if (v == (double)c && (c == 0 || c == 1))
             continue;
-        for (size_t i = 0; i < ds->n_rows; i++)
-            if ((int)ds->y[i] == c)
-                return cli_error("%s: line %zu, column '%s': target %s is not 0 "
-                                 "or 1 (a sigmoid output needs 0/1 targets)",
-                                 path, ds->line ? ds->line[i] : i + 2,
-                                 ds->target_name, ds->class_names[c]);
+        for (size_t i = 0; i < ds->n_rows; i++) {
+            if ((int)ds->y[i] != c)
+                continue;
+            if (!ds->line)
+                return cli_error("%s: item %zu (0-based): label %s is not 0 or 1 "
+                                 "(a sigmoid output needs 0/1 targets)",
+                                 path, i, ds->class_names[c]);
+            return cli_error("%s: line %zu, column '%s': target %s is not 0 "
+                             "or 1 (a sigmoid output needs 0/1 targets)",
+                             path, ds->line[i], ds->target_name,
+                             ds->class_names[c]);
+        }
     }
     return 0;
 }
@@ -96,14 +107,61 @@ static void set_meta_num(soma_net *net, const char *key, double v)
     soma_net_set_meta(net, key, buf, NULL);
 }
 
+/* Reads the training data into one data set: IDX images with their labels
+ * file, or a CSV whose target column is read as the output layer and loss
+ * imply (values for a linear output or mse, classes for the others, the
+ * CSV reader's guess when neither is given). Returns 0, or 1 after printing
+ * an error. */
+static int read_data(const train_args *a, int out_act, int loss,
+                     soma_dataset **ds)
+{
+    soma_error err;
+    if (a->idx) {
+        if (soma_idx_read(a->data, a->labels, NULL, 0, ds, &err) != SOMA_OK)
+            return cli_error("%s", err.message);
+        return 0;
+    }
+    const char *ignore[MAX_IGNORE];
+    int n_ignore = 0;
+    char *ignore_copy = NULL;
+    if (a->ignore) {
+        ignore_copy = malloc(strlen(a->ignore) + 1);
+        if (!ignore_copy)
+            return cli_error("out of memory");
+        strcpy(ignore_copy, a->ignore);
+        for (char *tok = strtok(ignore_copy, ","); tok; tok = strtok(NULL, ",")) {
+            if (n_ignore == MAX_IGNORE) {
+                free(ignore_copy);
+                return cli_error("--ignore: at most %d columns", MAX_IGNORE);
+            }
+            ignore[n_ignore++] = tok;
+        }
+    }
+    soma_csv_options copt;
+    memset(&copt, 0, sizeof copt);
+    copt.target = a->target;
+    copt.ignore = ignore;
+    copt.n_ignore = n_ignore;
+    if (out_act == SOMA_ACT_LINEAR || (out_act < 0 && (loss == SOMA_LOSS_MSE)))
+        copt.target_kind = SOMA_TARGET_VALUE;
+    else if (out_act >= 0 || loss == SOMA_LOSS_CE || loss == SOMA_LOSS_BCE)
+        copt.target_kind = SOMA_TARGET_CLASSES;
+    soma_status s = soma_csv_read(a->data, &copt, ds, &err);
+    free(ignore_copy);
+    if (s != SOMA_OK)
+        return cli_error("%s", err.message);
+    return 0;
+}
+
 static int train(const train_args *a)
 {
     int rc = 1;
     soma_error err;
-    soma_dataset *ds = NULL, *tr = NULL, *va = NULL;
+    soma_dataset *ds = NULL, *va = NULL;
     soma_net *net = NULL, *from = NULL;
     float *y = NULL, *yv = NULL, *mean = NULL, *sd = NULL;
     int y_cols = 0;
+    soma_status s = SOMA_OK;
 
     int hidden[SOMA_MAX_LAYERS];
     int n_hidden = parse_layers(a->layers, hidden, SOMA_MAX_LAYERS - 1);
@@ -133,36 +191,8 @@ static int train(const train_args *a)
         return cli_error("--init: unknown initialiser '%s' (uniform, glorot, he)",
                          a->init);
 
-    /* read the data; the output layer decides how the target is read */
-    const char *ignore[MAX_IGNORE];
-    int n_ignore = 0;
-    char *ignore_copy = NULL;
-    if (a->ignore) {
-        ignore_copy = malloc(strlen(a->ignore) + 1);
-        if (!ignore_copy)
-            return cli_error("out of memory");
-        strcpy(ignore_copy, a->ignore);
-        for (char *tok = strtok(ignore_copy, ","); tok; tok = strtok(NULL, ",")) {
-            if (n_ignore == MAX_IGNORE) {
-                free(ignore_copy);
-                return cli_error("--ignore: at most %d columns", MAX_IGNORE);
-            }
-            ignore[n_ignore++] = tok;
-        }
-    }
-    soma_csv_options copt;
-    memset(&copt, 0, sizeof copt);
-    copt.target = a->target;
-    copt.ignore = ignore;
-    copt.n_ignore = n_ignore;
-    if (out_act == SOMA_ACT_LINEAR || (out_act < 0 && (loss == SOMA_LOSS_MSE)))
-        copt.target_kind = SOMA_TARGET_VALUE;
-    else if (out_act >= 0 || loss == SOMA_LOSS_CE || loss == SOMA_LOSS_BCE)
-        copt.target_kind = SOMA_TARGET_CLASSES;
-    soma_status s = soma_csv_read(a->data, &copt, &ds, &err);
-    free(ignore_copy);
-    if (s != SOMA_OK)
-        return cli_error("%s", err.message);
+    if (read_data(a, out_act, loss, &ds))
+        return 1;
 
     int regression = ds->n_classes == 0, k = 1;
     if (regression) {
@@ -173,19 +203,20 @@ static int train(const train_args *a)
     } else {
         if (ds->n_classes < 2) {
             cli_error("%s: the target '%s' has only one value ('%s'); nothing to "
-                      "classify", a->data, ds->target_name, ds->class_names[0]);
+                      "classify", a->target_file, ds->target_name,
+                      ds->class_names[0]);
             goto done;
         }
         int explicit_sigmoid = out_act == SOMA_ACT_SIGMOID;
         if (out_act < 0)
             out_act = ds->n_classes == 2 ? SOMA_ACT_SIGMOID : SOMA_ACT_SOFTMAX;
         if (out_act == SOMA_ACT_SIGMOID) {
-            if (explicit_sigmoid && all_numeric(ds) && check_zero_one(a->data, ds))
+            if (explicit_sigmoid && all_numeric(ds) && check_zero_one(a->target_file, ds))
                 goto done;
             if (ds->n_classes > 2) {
                 cli_error("%s: the target '%s' has %d classes; one sigmoid output "
                           "can only tell two apart (use --output softmax)",
-                          a->data, ds->target_name, ds->n_classes);
+                          a->target_file, ds->target_name, ds->n_classes);
                 goto done;
             }
         } else if (out_act == SOMA_ACT_SOFTMAX) {
@@ -197,10 +228,19 @@ static int train(const train_args *a)
                                                  : SOMA_LOSS_MSE;
     }
 
-    if (soma_dataset_split(ds, a->val_split, a->seed, &tr, &va, &err) != SOMA_OK) {
-        cli_error("%s", err.message);
-        goto done;
+    /* the training rows: all of ds, or what a validation split leaves (ds
+     * is then freed, so the data is held once, not twice) */
+    if (a->val_split > 0.0) {
+        soma_dataset *rest = NULL;
+        if (soma_dataset_split(ds, a->val_split, a->seed, &rest, &va, &err) !=
+            SOMA_OK) {
+            cli_error("%s", err.message);
+            goto done;
+        }
+        soma_dataset_free(ds);
+        ds = rest;
     }
+    const soma_dataset *tr = ds;
 
     soma_layer_spec layers[SOMA_MAX_LAYERS];
     for (int i = 0; i < n_hidden; i++)
@@ -235,17 +275,19 @@ static int train(const train_args *a)
         if (s == SOMA_OK)
             s = soma_net_set_standardize(net, mean, sd, &err);
     }
+    /* IDX pixels have no names: such a model takes its inputs by position */
     if (s != SOMA_OK ||
-        soma_net_set_features(net, ds->n_features,
+        soma_net_set_features(net, ds->feature_names ? ds->n_features : 0,
                               (const char *const *)ds->feature_names, &err) != SOMA_OK ||
+        soma_net_set_threads(net, a->threads, &err) != SOMA_OK ||
         (!regression && soma_net_set_classes(net, ds->n_classes,
                                              (const char *const *)ds->class_names,
                                              &err) != SOMA_OK)) {
         cli_error("%s", err.message);
         goto done;
     }
-    if (cli_targets(a->data, tr, (soma_loss)loss, k, &y, &y_cols) ||
-        (va && cli_targets(a->data, va, (soma_loss)loss, k, &yv, &y_cols)))
+    if (cli_targets(a->target_file, tr, (soma_loss)loss, k, &y, &y_cols) ||
+        (va && cli_targets(a->target_file, va, (soma_loss)loss, k, &yv, &y_cols)))
         goto done;
 
     soma_train_config cfg = soma_train_config_default();
@@ -256,6 +298,7 @@ static int train(const train_args *a)
     cfg.batch_size = a->batch_size;
     cfg.epochs = a->epochs;
     cfg.seed = a->seed;
+    cfg.threads = a->threads;
     progress prog = {a->epochs, a->epochs > 10 ? a->epochs / 10 : 1, a->quiet};
     cfg.on_epoch = on_epoch;
     cfg.ctx = &prog;
@@ -290,6 +333,8 @@ static int train(const train_args *a)
                       NULL);
     soma_net_set_meta(net, "soma_version", SOMA_VERSION_STRING, NULL);
     soma_net_set_meta(net, "train.data", a->data, NULL);
+    if (a->labels)
+        soma_net_set_meta(net, "train.labels", a->labels, NULL);
     soma_net_set_meta(net, "train.optimizer", soma_optimizer_name(cfg.optimizer),
                       NULL);
     set_meta_num(net, "train.learning_rate", cfg.learning_rate);
@@ -336,7 +381,6 @@ done:
     soma_net_free(net);
     soma_net_free(from);
     soma_dataset_free(ds);
-    soma_dataset_free(tr);
     soma_dataset_free(va);
     return rc;
 }
@@ -355,7 +399,9 @@ int cmd_train(int argc, char **argv)
     a.seed = 1;
     const cli_opt opts[] = {
         {"target", 't', OPT_STRING, &a.target, 0, 0, "COL",
-         "target column, by name or 0-based index (required)"},
+         "CSV: target column, by name or 0-based index (required)"},
+        {"labels", 0, OPT_STRING, &a.labels, 0, 0, "FILE",
+         "IDX images: the IDX labels file (required)"},
         {"output-file", 'o', OPT_STRING, &a.output_path, 0, 0, "MODEL",
          "where to save the model (required)"},
         {"layers", 0, OPT_STRING, &a.layers, 0, 0, "W1,W2..",
@@ -389,17 +435,22 @@ int cmd_train(int argc, char **argv)
         {"no-standardize", 0, OPT_FLAG, &a.no_standardize, 0, 0, NULL,
          "use the features as they are"},
         {"ignore", 0, OPT_STRING, &a.ignore, 0, 0, "C1,C2..",
-         "columns to leave out, by name or index"},
+         "CSV columns to leave out, by name or index"},
         {"val-split", 0, OPT_DOUBLE, &a.val_split, 0, 0.99, "F",
          "hold out this fraction of rows for validation (default 0)"},
+        {"threads", 0, OPT_INT, &a.threads, 0, 1024, "N",
+         "worker threads, 0 = one per core (default 0)"},
         {"quiet", 'q', OPT_FLAG, &a.quiet, 0, 0, NULL, "print only errors"},
     };
     const cli_command cmd = {
-        "train", "DATA.csv --target COL -o MODEL [options]",
-        "Trains a network on a CSV file (header row, numeric features) and saves "
-        "it as a safetensors model.\nText or small-integer targets are classified "
-        "(sigmoid for two classes, softmax for more);\nother numbers are "
-        "regressed (linear output, mse).",
+        "train", "(DATA.csv --target COL | IMAGES --labels LABELS) -o MODEL "
+                 "[options]",
+        "Trains a network on a CSV file (header row, numeric features) or on IDX "
+        "images\n(idx3-ubyte, plain or gzipped; pixels scaled to [0,1]) with their "
+        "IDX labels,\nand saves it as a safetensors model. The file's content, "
+        "not its name, tells\nthe formats apart. Text or small-integer targets "
+        "and IDX labels are classified\n(sigmoid for two classes, softmax for "
+        "more); other numbers are regressed\n(linear output, mse).",
         opts, (int)(sizeof opts / sizeof opts[0]), 1, 1};
     const char *pos[1];
     int n_pos;
@@ -407,10 +458,25 @@ int cmd_train(int argc, char **argv)
     int r = cli_parse(&cmd, argc, argv, pos, &n_pos, msg, sizeof msg);
     if (r != 0)
         return r > 0 ? 0 : cli_usage_error(&cmd, msg);
-    if (!a.target)
-        return cli_usage_error(&cmd, "--target is required");
     if (!a.output_path)
         return cli_usage_error(&cmd, "-o MODEL is required");
     a.data = pos[0];
+    if (cli_sniff(a.data, &a.idx))
+        return 1;
+    if (a.idx) {
+        if (!a.labels)
+            return cli_usage_error(&cmd, "IDX images need --labels");
+        if (a.target || a.ignore)
+            return cli_usage_error(&cmd, a.target ? "--target is for CSV files; "
+                                                    "IDX images take --labels"
+                                                  : "--ignore is for CSV columns");
+    } else {
+        if (a.labels)
+            return cli_usage_error(&cmd, "--labels is for IDX images; a CSV names "
+                                         "its target with --target");
+        if (!a.target)
+            return cli_usage_error(&cmd, "--target is required");
+    }
+    a.target_file = a.idx ? a.labels : a.data;
     return train(&a);
 }

@@ -1,10 +1,19 @@
 /*
- * data.c - turning data sets into what the library trains and evaluates on.
+ * data.c - reading data for a model (CSV or IDX, told apart by content) and
+ * turning data sets into what the library trains and evaluates on.
  */
 #include "cli.h"
 
 #include <stdlib.h>
 #include <string.h>
+
+int cli_sniff(const char *path, int *is_idx)
+{
+    soma_error err;
+    if (soma_idx_sniff(path, is_idx, &err) != SOMA_OK)
+        return cli_error("%s", err.message);
+    return 0;
+}
 
 int cli_targets(const char *path, const soma_dataset *ds, soma_loss loss, int k,
                 float **y, int *y_cols)
@@ -34,8 +43,50 @@ int cli_targets(const char *path, const soma_dataset *ds, soma_loss loss, int k,
     return 0;
 }
 
-soma_dataset *cli_read_for_model(const char *path, soma_net *net,
-                                 const char *target)
+/* The model's class labels as a borrowed list (free() the array), or NULL
+ * with *n = 0 when it has none. Sets *oom on allocation failure. */
+static const char **model_classes(const soma_net *net, int *n, int *oom)
+{
+    *n = soma_net_n_classes(net);
+    *oom = 0;
+    if (*n <= 0)
+        return NULL;
+    const char **classes = malloc((size_t)*n * sizeof *classes);
+    if (!classes) {
+        *oom = 1;
+        return NULL;
+    }
+    for (int i = 0; i < *n; i++)
+        classes[i] = soma_net_class(net, i);
+    return classes;
+}
+
+static soma_dataset *read_idx(const char *path, const soma_net *net,
+                              const char *labels)
+{
+    int nc = 0, oom = 0;
+    const char **classes = labels ? model_classes(net, &nc, &oom) : NULL;
+    if (oom) {
+        cli_error("out of memory");
+        return NULL;
+    }
+    soma_dataset *ds = NULL;
+    soma_error err;
+    if (soma_idx_read(path, labels, classes, nc, &ds, &err) != SOMA_OK) {
+        cli_error("%s", err.message);
+        ds = NULL;
+    } else if (ds->n_features != soma_net_n_inputs(net)) {
+        cli_error("%s: images of %d values, the model takes %d inputs", path,
+                  ds->n_features, soma_net_n_inputs(net));
+        soma_dataset_free(ds);
+        ds = NULL;
+    }
+    free(classes);
+    return ds;
+}
+
+static soma_dataset *read_csv(const char *path, const soma_net *net,
+                              const char *target)
 {
     soma_csv_options opt;
     memset(&opt, 0, sizeof opt);
@@ -56,17 +107,14 @@ soma_dataset *cli_read_for_model(const char *path, soma_net *net,
         opt.n_features = nf;
     }
     opt.target = target;
-    int nc = soma_net_n_classes(net);
-    const char **classes = NULL;
-    if (target && nc > 0) {
-        classes = malloc((size_t)nc * sizeof *classes);
-        if (!classes) {
-            free(names);
-            cli_error("out of memory");
-            return NULL;
-        }
-        for (int i = 0; i < nc; i++)
-            classes[i] = soma_net_class(net, i);
+    int nc = 0, oom = 0;
+    const char **classes = target ? model_classes(net, &nc, &oom) : NULL;
+    if (oom) {
+        free(names);
+        cli_error("out of memory");
+        return NULL;
+    }
+    if (classes) {
         opt.classes = classes;
         opt.n_classes = nc;
         opt.target_kind = SOMA_TARGET_CLASSES;
@@ -87,4 +135,10 @@ soma_dataset *cli_read_for_model(const char *path, soma_net *net,
     free(names);
     free(classes);
     return ds;
+}
+
+soma_dataset *cli_read_for_model(const char *path, int idx, soma_net *net,
+                                 const char *target, const char *labels)
+{
+    return idx ? read_idx(path, net, labels) : read_csv(path, net, target);
 }

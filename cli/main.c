@@ -2,6 +2,7 @@
  * main.c - the soma program: dispatches to a subcommand.
  */
 #include "cli.h"
+#include "svg.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -16,6 +17,7 @@ static const struct {
     {"predict", cmd_predict, "write the model's predictions for a CSV file"},
     {"eval", cmd_eval, "print loss, accuracy and a confusion matrix"},
     {"info", cmd_info, "describe a model file"},
+    {"plot", cmd_plot, "draw the learning curves of a training log as SVG"},
 };
 
 static void usage(FILE *f)

@@ -261,14 +261,38 @@ typedef enum soma_optimizer {
 const char *soma_optimizer_name(soma_optimizer o);
 int soma_optimizer_parse(const char *name);
 
+typedef enum soma_lr_schedule {
+    SOMA_LR_CONSTANT = 0, /* learning_rate throughout                      */
+    SOMA_LR_STEP,         /* times lr_gamma every lr_step epochs           */
+    SOMA_LR_COSINE        /* lr * (1 + cos(pi * e / epochs)) / 2 for the
+                             0-based epoch e: from lr down towards 0       */
+} soma_lr_schedule;
+
+const char *soma_lr_schedule_name(soma_lr_schedule s);
+int soma_lr_schedule_parse(const char *name);
+
+/* What the trainer reports after each epoch. Values that do not apply are
+ * -1: accuracy for regression losses, validation without validation data. */
+typedef struct soma_epoch_report {
+    int epoch;             /* 1-based */
+    int epochs;            /* the configured number */
+    double train_loss;     /* mean over the epoch's batches, as trained */
+    double train_accuracy;
+    double val_loss;
+    double val_accuracy;
+    double learning_rate;  /* used in this epoch */
+    double seconds;        /* wall-clock time of the epoch */
+    int best;              /* the best validation loss so far (early
+                              stopping keeps these weights) */
+} soma_epoch_report;
+
 /* Called after every batch; return non-zero to stop training after it (the
- * net then holds the weights after that batch). */
+ * net then holds the weights after that batch, and the trainer can go on
+ * from there, or be saved as a checkpoint). */
 typedef int (*soma_batch_fn)(void *ctx, int epoch, size_t batch,
                              size_t n_batches, double batch_loss);
-/* Called after every epoch with the mean training loss of that epoch;
- * return non-zero to stop. */
-typedef int (*soma_epoch_fn)(void *ctx, int epoch, double train_loss,
-                             double train_accuracy);
+/* Called after every epoch; return non-zero to stop. */
+typedef int (*soma_epoch_fn)(void *ctx, const soma_epoch_report *report);
 
 typedef struct soma_train_config {
     soma_optimizer optimizer;
@@ -285,13 +309,24 @@ typedef struct soma_train_config {
     int threads;          /* worker threads: 0 = one per core (the
                              default), 1 = none. Results are bit-identical
                              for every thread count. */
+    soma_lr_schedule lr_schedule;
+    int lr_step;          /* SOMA_LR_STEP: epochs per step (>= 1)          */
+    double lr_gamma;      /* SOMA_LR_STEP: factor per step, in (0, 1]      */
+    /* Validation data, borrowed, same layout as the training data (see
+     * soma_train); val_n = 0 for none. Evaluated after every epoch. */
+    const float *val_x, *val_y;
+    size_t val_n;
+    /* Stop after this many epochs without a lower validation loss and
+     * keep the weights of the best epoch; 0 = off. Needs validation data. */
+    int early_stopping;
     soma_batch_fn on_batch; /* optional */
     soma_epoch_fn on_epoch; /* optional */
     void *ctx;              /* passed to the callbacks */
 } soma_train_config;
 
 /* A config with the defaults: adam, lr 0.001, batch 32, 10 epochs,
- * shuffle on, seed 1, threads 0 (all cores), everything else 0. */
+ * shuffle on, seed 1, threads 0 (all cores), constant learning rate,
+ * lr_step 10 and lr_gamma 0.1 (used by SOMA_LR_STEP), no validation. */
 soma_train_config soma_train_config_default(void);
 
 /* Trains net on x [n, n_inputs] with targets y [n, y_cols].
@@ -307,36 +342,77 @@ soma_train_config soma_train_config_default(void);
  * gradient or the weights become NaN or infinite. A non-finite loss or
  * gradient is caught before the update, so the net keeps the weights from
  * before that batch; an update that itself overflows leaves non-finite
- * weights, which soma_net_save refuses to write. n must be >= 1. */
+ * weights, which soma_net_save refuses to write. With early stopping the
+ * net ends with the weights of the best validation epoch. n must be >= 1. */
 soma_status soma_train(soma_net *net, const float *x, const float *y,
                        size_t n, int y_cols, const soma_train_config *cfg,
                        soma_error *err);
 
 /* ---- Step by step ------------------------------------------------------
  * A soma_trainer holds everything a training run needs besides the net:
- * optimizer state, the shuffling PRNG, the epoch counter and all workspace,
- * so that no allocation happens inside the training loop. soma_train is a
- * loop over soma_trainer_epoch. */
+ * optimizer state, the shuffling PRNG, the position in the run, the
+ * early-stopping state and all workspace, so that no allocation happens
+ * inside the training loop. soma_train is
+ *     t = soma_trainer_new(...);
+ *     while (!soma_trainer_finished(t)) soma_trainer_epoch(t, ...);
+ *     soma_trainer_finish(t, ...);  */
 typedef struct soma_trainer soma_trainer;
 
 /* Creates a trainer for net (borrowed: it must outlive the trainer) with a
- * copy of cfg, for data sets of n_examples rows (this bounds the workspace:
- * batches hold min(batch_size, n_examples) rows, all of them when
- * batch_size is 0). Every later epoch must pass the same n. */
+ * copy of cfg (the validation data and ctx stay borrowed), for data sets
+ * of n_examples rows (this bounds the workspace: batches hold
+ * min(batch_size, n_examples) rows, all of them when batch_size is 0).
+ * Every later epoch must pass the same n. */
 soma_trainer *soma_trainer_new(soma_net *net, const soma_train_config *cfg,
                                size_t n_examples, soma_error *err);
 void soma_trainer_free(soma_trainer *t);
 
-/* Runs one epoch over the data. Stores the mean loss (and accuracy, or -1)
- * of the epoch in *loss and *accuracy when they are not NULL. Returns
- * SOMA_OK, an error, or SOMA_OK with *stopped set when a callback asked to
- * stop (stopped may be NULL). */
+/* Runs the rest of the current epoch (all of it, unless an earlier call
+ * stopped in the middle) over the same data each time, then evaluates the
+ * validation data, updates early stopping and calls on_epoch. Fills
+ * *report when not NULL. *stopped (may be NULL) is set when a callback
+ * asked to stop; after a stop inside an epoch the next call goes on from
+ * the next batch, exactly as if there had been no stop. */
 soma_status soma_trainer_epoch(soma_trainer *t, const float *x, const float *y,
-                               size_t n, int y_cols, double *loss,
-                               double *accuracy, int *stopped, soma_error *err);
+                               size_t n, int y_cols, soma_epoch_report *report,
+                               int *stopped, soma_error *err);
 
 /* Epochs completed so far. */
 int soma_trainer_epochs_done(const soma_trainer *t);
+
+/* Non-zero when the configured epochs are done or early stopping ended
+ * the run. */
+int soma_trainer_finished(const soma_trainer *t);
+
+/* Ends a run: with early stopping, puts the best epoch's weights into the
+ * net. Safe to call more than once. */
+soma_status soma_trainer_finish(soma_trainer *t, soma_error *err);
+
+/* ---- Checkpoints ---------------------------------------------------------
+ * A checkpoint is a model file (soma_net_load, soma info, predict and eval
+ * read it) that also holds the optimizer state, the PRNG, the position in
+ * the run, the early-stopping state and the configuration, as extra
+ * "train." tensors and "soma.train." metadata (docs/model-format.md).
+ * Resuming from it and training on the same data gives the same bits as a
+ * run that was never interrupted. */
+
+/* Writes the trainer's net and state to path (atomically, like
+ * soma_net_save). */
+soma_status soma_trainer_save(const soma_trainer *t, const char *path,
+                              soma_error *err);
+
+/* Reads a checkpoint: *net receives the network (free with soma_net_free)
+ * and *cfg the configuration it was trained with (its pointers, the
+ * validation data and callbacks, are NULL: set them before creating the
+ * trainer). SOMA_ERR_FORMAT when the file is not a checkpoint. */
+soma_status soma_checkpoint_read(const char *path, soma_net **net,
+                                 soma_train_config *cfg, soma_error *err);
+
+/* Loads the state of the checkpoint at path into t, which must have been
+ * made with the net and config from soma_checkpoint_read of the same file
+ * and the same number of rows. */
+soma_status soma_trainer_restore(soma_trainer *t, const char *path,
+                                 soma_error *err);
 
 /* ------------------------------------------------------------------------ */
 /* Data sets                                                                */

@@ -202,4 +202,36 @@ void soma_gemm(const soma_exec *e, int trans_a, int trans_b, int M, int N,
                int K, float alpha, const float *A, int lda, const float *B,
                int ldb, float beta, float *C, int ldc);
 
+/* ---- The trainer (src/train.c, src/checkpoint.c) -------------------------
+ * See soma_trainer_epoch in train.c for how rng and next_batch mark the
+ * position in a run. */
+struct soma_trainer {
+    soma_net *net;               /* borrowed */
+    soma_train_config cfg;
+    size_t n;                    /* rows of the data set */
+    size_t batch;                /* rows per batch */
+    soma_rng rng;                /* at the start of the current epoch */
+    int epochs_done;
+    size_t next_batch;           /* first untrained batch of the epoch */
+    double part_loss;            /* the current epoch's loss so far */
+    size_t part_correct;
+    double part_seconds;
+    uint64_t steps;              /* updates so far */
+    double beta1_pow, beta2_pow; /* Adam's beta^steps */
+    double best_loss;            /* validation; INFINITY before any */
+    int best_epoch;              /* 0: none yet */
+    int bad_epochs;              /* epochs since the best */
+    int early_stopped;
+    float *best;                 /* [n_params] best weights, early stopping */
+    size_t *perm;                /* [n] row order of the current epoch */
+    float *grad;                 /* [n_params] */
+    float *m, *v;                /* [n_params] optimizer state or NULL */
+    float *xb;                   /* [batch, n_inputs] */
+    float *yb;                   /* [batch, n_outputs] */
+    float *acts;                 /* per layer [batch, units_l], contiguous */
+    float *logits;               /* [batch, k] */
+    float *delta[2];             /* [batch, max_units] each */
+    soma_exec exec;              /* threads and matrix workspace */
+};
+
 #endif /* SOMA_INTERNAL_H */

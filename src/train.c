@@ -1,5 +1,6 @@
 /*
- * train.c - the training loop: batches, forward, loss, backward, update.
+ * train.c - the training loop: batches, forward, loss, backward, update,
+ * then validation, early stopping and the learning-rate schedule.
  *
  * All memory is allocated by soma_trainer_new; an epoch allocates nothing.
  * Per batch of B rows, with a_l [B, units_l] the output of layer l (a_-1 the
@@ -8,32 +9,33 @@
  *   loss      d_L = dL/dz_L (fused losses) or f_L'(dL/da_L)
  *   backward  dW_l = d_l^T . a_{l-1},  db_l = column sums of d_l,
  *             d_{l-1} = f_{l-1}'(d_l . W_l)
+ *
+ * Position in a run: t->rng is the PRNG as it was at the start of the
+ * current epoch, and next_batch the first batch not yet trained. The
+ * epoch's row order is regenerated from t->rng whenever needed, so this
+ * pair (saved in checkpoints) is all it takes to go on from any batch.
  */
 #include "internal.h"
 #include "kernels/kernels.h"
 
 #include <math.h>
 #include <string.h>
+#include <time.h>
 
-struct soma_trainer {
-    soma_net *net;               /* borrowed */
-    soma_train_config cfg;
-    size_t n;                    /* rows of the data set */
-    size_t batch;                /* rows per batch */
-    soma_rng rng;
-    int epochs_done;
-    uint64_t steps;              /* updates so far */
-    double beta1_pow, beta2_pow; /* Adam's beta^steps */
-    size_t *perm;                /* [n] row order of the current epoch */
-    float *grad;                 /* [n_params] */
-    float *m, *v;                /* [n_params] optimizer state or NULL */
-    float *xb;                   /* [batch, n_inputs] */
-    float *yb;                   /* [batch, n_outputs] */
-    float *acts;                 /* per layer [batch, units_l], contiguous */
-    float *logits;               /* [batch, k] */
-    float *delta[2];             /* [batch, max_units] each */
-    soma_exec exec;              /* threads and matrix workspace */
-};
+static const char *const schedule_names[] = {"constant", "step", "cosine"};
+
+const char *soma_lr_schedule_name(soma_lr_schedule s)
+{
+    return (int)s >= 0 && (int)s < 3 ? schedule_names[s] : NULL;
+}
+
+int soma_lr_schedule_parse(const char *name)
+{
+    for (int i = 0; name && i < 3; i++)
+        if (strcmp(name, schedule_names[i]) == 0)
+            return i;
+    return -1;
+}
 
 soma_train_config soma_train_config_default(void)
 {
@@ -45,6 +47,9 @@ soma_train_config soma_train_config_default(void)
     c.epochs = 10;
     c.shuffle = 1;
     c.seed = 1;
+    c.lr_schedule = SOMA_LR_CONSTANT;
+    c.lr_step = 10;
+    c.lr_gamma = 0.1;
     return c;
 }
 
@@ -71,6 +76,24 @@ static soma_status check_config(const soma_train_config *c, soma_error *err)
     if (c->epochs < 0)
         return soma_fail(err, SOMA_ERR_ARG, "epochs must be >= 0, not %d",
                          c->epochs);
+    if (c->threads < 0 || c->threads > 1024)
+        return soma_fail(err, SOMA_ERR_ARG, "threads must be 0..1024, not %d",
+                         c->threads);
+    if (!soma_lr_schedule_name(c->lr_schedule))
+        return soma_fail(err, SOMA_ERR_ARG, "unknown learning-rate schedule %d",
+                         (int)c->lr_schedule);
+    if (c->lr_schedule == SOMA_LR_STEP &&
+        (c->lr_step < 1 || !(c->lr_gamma > 0.0 && c->lr_gamma <= 1.0)))
+        return soma_fail(err, SOMA_ERR_ARG,
+                         "the step schedule needs lr_step >= 1 and lr_gamma in "
+                         "(0, 1]");
+    if (c->early_stopping < 0)
+        return soma_fail(err, SOMA_ERR_ARG, "early stopping patience must be >= 0");
+    if (c->val_n > 0 && (!c->val_x || !c->val_y))
+        return soma_fail(err, SOMA_ERR_ARG, "validation data missing");
+    if (c->early_stopping > 0 && c->val_n == 0)
+        return soma_fail(err, SOMA_ERR_ARG,
+                         "early stopping needs validation data");
     return SOMA_OK;
 }
 
@@ -82,6 +105,7 @@ void soma_trainer_free(soma_trainer *t)
     soma_free(t->grad);
     soma_free(t->m);
     soma_free(t->v);
+    soma_free(t->best);
     soma_free(t->xb);
     soma_free(t->yb);
     soma_free(t->acts);
@@ -102,11 +126,6 @@ soma_trainer *soma_trainer_new(soma_net *net, const soma_train_config *cfg,
     }
     if (check_config(cfg, err) != SOMA_OK)
         return NULL;
-    if (cfg->threads < 0 || cfg->threads > 1024) {
-        soma_fail(err, SOMA_ERR_ARG, "threads must be 0..1024, not %d",
-                  cfg->threads);
-        return NULL;
-    }
     soma_trainer *t = soma_alloc_zero(1, sizeof *t);
     if (!t)
         goto nomem;
@@ -124,6 +143,7 @@ soma_trainer *soma_trainer_new(soma_net *net, const soma_train_config *cfg,
                    : cfg->batch_size;
     soma_rng_seed(&t->rng, cfg->seed);
     t->beta1_pow = t->beta2_pow = 1.0;
+    t->best_loss = INFINITY;
 
     size_t P = net->n_params, B = t->batch, k = (size_t)soma_net_n_outputs(net);
     size_t act_total = 0;
@@ -138,19 +158,22 @@ soma_trainer *soma_trainer_new(soma_net *net, const soma_train_config *cfg,
         goto nomem;
     t->perm = soma_alloc_array(n_examples, sizeof *t->perm);
     t->grad = soma_alloc_array(P, sizeof(float));
-    if (cfg->optimizer != SOMA_OPT_GD)
+    int need_m = cfg->optimizer != SOMA_OPT_GD, need_v = cfg->optimizer == SOMA_OPT_ADAM;
+    if (need_m)
         t->m = soma_alloc_zero(P, sizeof(float));
-    if (cfg->optimizer == SOMA_OPT_ADAM)
+    if (need_v)
         t->v = soma_alloc_zero(P, sizeof(float));
+    if (cfg->early_stopping > 0)
+        t->best = soma_alloc_array(P, sizeof(float));
     t->xb = soma_alloc_array(B * (size_t)net->n_inputs, sizeof(float));
     t->yb = soma_alloc_array(B * k, sizeof(float));
     t->acts = soma_alloc_array(act_total, sizeof(float));
     t->logits = soma_alloc_array(B * k, sizeof(float));
     t->delta[0] = soma_alloc_array(wide, sizeof(float));
     t->delta[1] = soma_alloc_array(wide, sizeof(float));
-    if (!t->perm || !t->grad || (cfg->optimizer != SOMA_OPT_GD && !t->m) ||
-        (cfg->optimizer == SOMA_OPT_ADAM && !t->v) || !t->xb || !t->yb ||
-        !t->acts || !t->logits || !t->delta[0] || !t->delta[1])
+    if (!t->perm || !t->grad || (need_m && !t->m) || (need_v && !t->v) ||
+        (cfg->early_stopping > 0 && !t->best) || !t->xb || !t->yb || !t->acts ||
+        !t->logits || !t->delta[0] || !t->delta[1])
         goto nomem;
     if (soma_exec_init(&t->exec, cfg->threads, err) != SOMA_OK) {
         soma_trainer_free(t);
@@ -166,6 +189,69 @@ nomem:
 int soma_trainer_epochs_done(const soma_trainer *t)
 {
     return t ? t->epochs_done : 0;
+}
+
+int soma_trainer_finished(const soma_trainer *t)
+{
+    return !t || t->early_stopped ||
+           (t->epochs_done >= t->cfg.epochs && t->next_batch == 0);
+}
+
+soma_status soma_trainer_finish(soma_trainer *t, soma_error *err)
+{
+    if (!t)
+        return soma_fail(err, SOMA_ERR_ARG, "no trainer given");
+    if (t->best && t->best_epoch > 0)
+        memcpy(t->net->params, t->best, t->net->n_params * sizeof(float));
+    return SOMA_OK;
+}
+
+/* The learning rate of the 0-based epoch e. */
+static double epoch_lr(const soma_train_config *c, int e)
+{
+    switch (c->lr_schedule) {
+    case SOMA_LR_STEP: {
+        double lr = c->learning_rate;
+        for (int s = e / c->lr_step; s > 0; s--)
+            lr *= c->lr_gamma;
+        return lr;
+    }
+    case SOMA_LR_COSINE:
+        if (c->epochs <= 1)
+            return c->learning_rate;
+        return c->learning_rate * 0.5 *
+               (1.0 + cos(3.14159265358979323846 * (double)e / (double)c->epochs));
+    case SOMA_LR_CONSTANT:
+        break;
+    }
+    return c->learning_rate;
+}
+
+/* Fills perm with the row order of the current epoch, drawn from a copy of
+ * t->rng; returns the PRNG state after the draw (the next epoch's start).
+ * One batch holding every row is not shuffled: order would only change
+ * rounding. */
+static soma_rng epoch_order(soma_trainer *t)
+{
+    soma_rng r = t->rng;
+    size_t n = t->n;
+    for (size_t i = 0; i < n; i++)
+        t->perm[i] = i;
+    if (t->cfg.shuffle && t->batch < n)
+        for (size_t i = n - 1; i > 0; i--) {
+            size_t j = (size_t)soma_rng_below(&r, (uint64_t)i + 1);
+            size_t tmp = t->perm[i];
+            t->perm[i] = t->perm[j];
+            t->perm[j] = tmp;
+        }
+    return r;
+}
+
+static double now_seconds(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
 }
 
 /* Copies rows rows[0..B) of x and y into the batch buffers, standardising
@@ -293,8 +379,8 @@ static int run_update(soma_trainer *t, update_job *job, int phase)
 }
 
 soma_status soma_trainer_epoch(soma_trainer *t, const float *x, const float *y,
-                               size_t n, int y_cols, double *loss,
-                               double *accuracy, int *stopped, soma_error *err)
+                               size_t n, int y_cols, soma_epoch_report *report,
+                               int *stopped, soma_error *err)
 {
     if (stopped)
         *stopped = 0;
@@ -312,21 +398,12 @@ soma_status soma_trainer_epoch(soma_trainer *t, const float *x, const float *y,
     if (s != SOMA_OK)
         return s;
 
-    /* The order is reset and reshuffled from the PRNG each epoch, so the
-     * PRNG state alone fixes every later epoch. One batch holding every row
-     * is not shuffled: order would only change rounding. */
-    for (size_t i = 0; i < n; i++)
-        t->perm[i] = i;
-    if (t->cfg.shuffle && t->batch < n)
-        for (size_t i = n - 1; i > 0; i--) {
-            size_t j = (size_t)soma_rng_below(&t->rng, (uint64_t)i + 1);
-            size_t tmp = t->perm[i];
-            t->perm[i] = t->perm[j];
-            t->perm[j] = tmp;
-        }
-
+    double t0 = now_seconds();
+    int e = t->epochs_done; /* 0-based index of this epoch */
+    double lr = epoch_lr(&t->cfg, e);
+    soma_rng next_rng = epoch_order(t);
     soma_opt_params op = {t->cfg.optimizer,
-                          (float)t->cfg.learning_rate,
+                          (float)lr,
                           (float)t->cfg.momentum,
                           (float)t->cfg.beta1,
                           (float)t->cfg.beta2,
@@ -334,10 +411,9 @@ soma_status soma_trainer_epoch(soma_trainer *t, const float *x, const float *y,
                           0.0,
                           0.0};
     int mean_loss = net->loss != SOMA_LOSS_SSE;
-    size_t n_batches = (n + t->batch - 1) / t->batch, correct = 0;
-    double total = 0.0;
-    int epoch = t->epochs_done + 1;
-    for (size_t b = 0; b < n_batches; b++) {
+    size_t n_batches = (n + t->batch - 1) / t->batch;
+    int want_stop = 0;
+    for (size_t b = t->next_batch; b < n_batches; b++) {
         size_t start = b * t->batch;
         size_t B = n - start < t->batch ? n - start : t->batch;
         size_t bad = gather(t, x, y, y_cols, t->perm + start, B);
@@ -348,6 +424,7 @@ soma_status soma_trainer_epoch(soma_trainer *t, const float *x, const float *y,
                              "row %zu, input %zu: %g is not a finite number", bad,
                              j, (double)x[bad * d + j]);
         }
+        size_t correct = 0;
         double bl = batch_gradient(t, B, y_cols, &correct);
         /* Adam's beta^step, committed only once the step is taken */
         op.beta1_pow = t->beta1_pow * t->cfg.beta1;
@@ -359,7 +436,7 @@ soma_status soma_trainer_epoch(soma_trainer *t, const float *x, const float *y,
             return soma_fail(err, SOMA_ERR_NUMERIC,
                              "epoch %d, batch %zu: the %s became NaN or "
                              "infinite; try a smaller learning rate",
-                             epoch, b + 1, isfinite(bl) ? "gradient" : "loss");
+                             e + 1, b + 1, isfinite(bl) ? "gradient" : "loss");
         t->steps++;
         t->beta1_pow = op.beta1_pow;
         t->beta2_pow = op.beta2_pow;
@@ -367,28 +444,62 @@ soma_status soma_trainer_epoch(soma_trainer *t, const float *x, const float *y,
             return soma_fail(err, SOMA_ERR_NUMERIC,
                              "epoch %d, batch %zu: a weight became NaN or "
                              "infinite; try a smaller learning rate",
-                             epoch, b + 1);
-        total += mean_loss ? bl * (double)B : bl;
+                             e + 1, b + 1);
+        t->part_loss += mean_loss ? bl * (double)B : bl;
+        t->part_correct += correct;
+        t->next_batch = b + 1;
         if (t->cfg.on_batch &&
-            t->cfg.on_batch(t->cfg.ctx, epoch, b + 1, n_batches, bl)) {
-            if (stopped)
-                *stopped = 1;
-            break;
+            t->cfg.on_batch(t->cfg.ctx, e + 1, b + 1, n_batches, bl)) {
+            want_stop = 1;
+            if (b + 1 < n_batches) {
+                t->part_seconds += now_seconds() - t0;
+                if (stopped)
+                    *stopped = 1;
+                return SOMA_OK;
+            }
         }
     }
-    t->epochs_done = epoch;
-    double epoch_loss = mean_loss ? total / (double)n : total;
+
+    /* the epoch is complete */
+    soma_epoch_report r;
     int classify = net->loss == SOMA_LOSS_CE || net->loss == SOMA_LOSS_BCE;
-    double acc = classify ? (double)correct / (double)n : -1.0;
-    if (loss)
-        *loss = epoch_loss;
-    if (accuracy)
-        *accuracy = acc;
-    if (stopped && *stopped)
-        return SOMA_OK;
-    if (t->cfg.on_epoch && t->cfg.on_epoch(t->cfg.ctx, epoch, epoch_loss, acc) &&
-        stopped)
-        *stopped = 1;
+    r.epoch = e + 1;
+    r.epochs = t->cfg.epochs;
+    r.train_loss = mean_loss ? t->part_loss / (double)n : t->part_loss;
+    r.train_accuracy = classify ? (double)t->part_correct / (double)n : -1.0;
+    r.val_loss = r.val_accuracy = -1.0;
+    r.learning_rate = lr;
+    r.best = 0;
+    t->rng = next_rng;
+    t->next_batch = 0;
+    t->part_loss = 0.0;
+    t->part_correct = 0;
+    t->epochs_done = e + 1;
+    if (t->cfg.val_n > 0) {
+        s = soma_evaluate(net, t->cfg.val_x, t->cfg.val_y, t->cfg.val_n, y_cols,
+                          &r.val_loss, &r.val_accuracy, NULL, err);
+        if (s != SOMA_OK)
+            return s;
+        if (r.val_loss < t->best_loss) {
+            t->best_loss = r.val_loss;
+            t->best_epoch = e + 1;
+            t->bad_epochs = 0;
+            r.best = 1;
+            if (t->best)
+                memcpy(t->best, net->params, net->n_params * sizeof(float));
+        } else if (t->cfg.early_stopping > 0 &&
+                   ++t->bad_epochs >= t->cfg.early_stopping) {
+            t->early_stopped = 1;
+        }
+    }
+    r.seconds = t->part_seconds + (now_seconds() - t0);
+    t->part_seconds = 0.0;
+    if (report)
+        *report = r;
+    if (t->cfg.on_epoch && t->cfg.on_epoch(t->cfg.ctx, &r))
+        want_stop = 1;
+    if (stopped)
+        *stopped = want_stop;
     return SOMA_OK;
 }
 
@@ -399,12 +510,14 @@ soma_status soma_train(soma_net *net, const float *x, const float *y, size_t n,
     if (!t)
         return err ? err->code : SOMA_ERR_NOMEM;
     soma_status s = SOMA_OK;
-    for (int e = 0; e < cfg->epochs && s == SOMA_OK; e++) {
+    while (s == SOMA_OK && !soma_trainer_finished(t)) {
         int stop = 0;
-        s = soma_trainer_epoch(t, x, y, n, y_cols, NULL, NULL, &stop, err);
+        s = soma_trainer_epoch(t, x, y, n, y_cols, NULL, &stop, err);
         if (stop)
             break;
     }
+    if (s == SOMA_OK)
+        s = soma_trainer_finish(t, err);
     soma_trainer_free(t);
     return s;
 }

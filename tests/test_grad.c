@@ -522,7 +522,7 @@ static void check_optimizer(soma_train_config cfg, int steps, const char *name)
     for (int s = 1; s <= steps && t; s++) {
         memcpy(w, soma_net_params(net), P * sizeof(float));
         CHECK(gradient_now(net, g));
-        CHECK(soma_trainer_epoch(t, ux, uy, N_ROWS, 3, NULL, NULL, NULL, &err) ==
+        CHECK(soma_trainer_epoch(t, ux, uy, N_ROWS, 3, NULL, NULL, &err) ==
               SOMA_OK);
         const float *w1 = soma_net_params(net);
         int ok = 1;

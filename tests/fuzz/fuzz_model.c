@@ -1,0 +1,201 @@
+/*
+ * fuzz_model.c - libFuzzer target for the model-file loader
+ * (soma_net_load_buffer: the safetensors container and the soma layer on
+ * top of it).
+ *
+ * The input is a whole file. Checks on every input: no crash, leak or
+ * undefined behaviour, at most MODEL_MEM_FACTOR * size + MODEL_MEM_SLACK
+ * bytes live at once during the load, and a one-line message on failure.
+ * When the file loads:
+ *   - the net's invariants (sizes, finite parameters, std > 0, names);
+ *   - soma_predict on one row of zeros succeeds, a sigmoid or softmax
+ *     output that is not NaN lies in [0, 1], and predict allocates
+ *     at most PREDICT_MEM_FACTOR times the net's parameter bytes;
+ *   - soma_net_clone gives an equal net;
+ *   - soma_net_save to a per-process temporary file, soma_net_load of it:
+ *     an equal net; saving that again gives the same bytes (the file
+ *     format's "load and save again gives the same bytes").
+ */
+#include "fuzz_common.h"
+
+#include "soma.h"
+
+#include <math.h>
+#include <unistd.h>
+
+#define MODEL_MEM_FACTOR 64
+#define MODEL_MEM_SLACK (64 * 1024)
+#define PREDICT_MEM_FACTOR 16
+#define PREDICT_MEM_SLACK (1024 * 1024)
+
+static char path_a[256], path_b[256];
+
+static unsigned char *read_file(const char *path, size_t *size)
+{
+    FILE *f = fopen(path, "rb");
+    FUZZ_ASSERT(f);
+    FUZZ_ASSERT(fseek(f, 0, SEEK_END) == 0);
+    long n = ftell(f);
+    FUZZ_ASSERT(n >= 0 && fseek(f, 0, SEEK_SET) == 0);
+    unsigned char *b = malloc((size_t)n + 1);
+    FUZZ_ASSERT(b && fread(b, 1, (size_t)n, f) == (size_t)n);
+    fclose(f);
+    *size = (size_t)n;
+    return b;
+}
+
+static int same_floats(const float *a, const float *b, size_t n)
+{
+    return (!a && !b) || (a && b && memcmp(a, b, n * sizeof *a) == 0);
+}
+
+static int same_str(const char *a, const char *b)
+{
+    return a && b && strcmp(a, b) == 0;
+}
+
+static void check_equal(const soma_net *a, const soma_net *b)
+{
+    FUZZ_ASSERT(soma_net_n_inputs(a) == soma_net_n_inputs(b));
+    FUZZ_ASSERT(soma_net_n_layers(a) == soma_net_n_layers(b));
+    FUZZ_ASSERT(soma_net_loss(a) == soma_net_loss(b));
+    for (int l = 0; l < soma_net_n_layers(a); l++) {
+        soma_layer_spec x = soma_net_layer(a, l), y = soma_net_layer(b, l);
+        FUZZ_ASSERT(x.units == y.units && x.activation == y.activation &&
+                    !x.bias == !y.bias);
+    }
+    FUZZ_ASSERT(soma_net_n_params(a) == soma_net_n_params(b));
+    FUZZ_ASSERT(same_floats(soma_net_params_const(a), soma_net_params_const(b),
+                            soma_net_n_params(a)));
+    size_t d = (size_t)soma_net_n_inputs(a);
+    FUZZ_ASSERT(same_floats(soma_net_mean(a), soma_net_mean(b), d));
+    FUZZ_ASSERT(same_floats(soma_net_std(a), soma_net_std(b), d));
+    FUZZ_ASSERT(soma_net_n_classes(a) == soma_net_n_classes(b));
+    for (int i = 0; i < soma_net_n_classes(a); i++)
+        FUZZ_ASSERT(same_str(soma_net_class(a, i), soma_net_class(b, i)));
+    FUZZ_ASSERT(soma_net_n_features(a) == soma_net_n_features(b));
+    for (int i = 0; i < soma_net_n_features(a); i++)
+        FUZZ_ASSERT(same_str(soma_net_feature(a, i), soma_net_feature(b, i)));
+    FUZZ_ASSERT(soma_net_n_meta(a) == soma_net_n_meta(b));
+    for (int i = 0; i < soma_net_n_meta(a); i++) {
+        const char *k = soma_net_meta_key(a, i);
+        FUZZ_ASSERT(same_str(k, soma_net_meta_key(b, i)));
+        FUZZ_ASSERT(same_str(soma_net_get_meta(a, k), soma_net_get_meta(b, k)));
+    }
+}
+
+static void check_net(const soma_net *net)
+{
+    int L = soma_net_n_layers(net), in = soma_net_n_inputs(net);
+    FUZZ_ASSERT(in >= 1 && L >= 1 && L <= SOMA_MAX_LAYERS);
+    size_t n = 0, fan_in = (size_t)in;
+    for (int l = 0; l < L; l++) {
+        soma_layer_spec s = soma_net_layer(net, l);
+        FUZZ_ASSERT(s.units >= 1 && s.units <= SOMA_MAX_UNITS);
+        FUZZ_ASSERT(soma_activation_name(s.activation) != NULL);
+        n += (size_t)s.units * fan_in + (s.bias ? (size_t)s.units : 0);
+        fan_in = (size_t)s.units;
+    }
+    FUZZ_ASSERT(n == soma_net_n_params(net));
+    const float *p = soma_net_params_const(net);
+    for (size_t i = 0; i < n; i++)
+        FUZZ_ASSERT(isfinite(p[i]));
+    const float *mean = soma_net_mean(net), *std = soma_net_std(net);
+    FUZZ_ASSERT(!mean == !std);
+    for (int j = 0; mean && j < in; j++)
+        FUZZ_ASSERT(isfinite(mean[j]) && isfinite(std[j]) && std[j] > 0.0f);
+    FUZZ_ASSERT(soma_net_n_features(net) == 0 || soma_net_n_features(net) == in);
+    for (int i = 0; i < soma_net_n_classes(net); i++)
+        FUZZ_ASSERT(soma_net_class(net, i) != NULL);
+    for (int i = 0; i < soma_net_n_meta(net); i++) {
+        const char *k = soma_net_meta_key(net, i);
+        FUZZ_ASSERT(k && *k && strcmp(k, "format") != 0 &&
+                    strncmp(k, "soma.", 5) != 0);
+        FUZZ_ASSERT(soma_net_get_meta(net, k) != NULL);
+    }
+}
+
+static void check_predict(soma_net *net)
+{
+    size_t d = (size_t)soma_net_n_inputs(net);
+    int k = soma_net_n_outputs(net);
+    float *x = calloc(d, sizeof *x), *out = malloc((size_t)k * sizeof *out);
+    FUZZ_ASSERT(x && out);
+    soma_error err;
+    fuzz_mem_begin();
+    soma_status st = soma_predict(net, x, 1, out, &err);
+    fuzz_mem_check("soma_predict of one row",
+                   PREDICT_MEM_FACTOR * soma_net_n_params(net) * sizeof(float) +
+                       PREDICT_MEM_SLACK,
+                   soma_net_n_params(net) * sizeof(float));
+    FUZZ_ASSERT(st == SOMA_OK);
+    soma_activation act = soma_net_layer(net, soma_net_n_layers(net) - 1).activation;
+    /* Finite weights can still overflow to infinity and then NaN (inf -
+     * inf) in a later layer: predict promises no finite output, but a
+     * probability that is a number must be one. */
+    for (int j = 0; j < k; j++)
+        if ((act == SOMA_ACT_SIGMOID || act == SOMA_ACT_SOFTMAX) && !isnan(out[j]))
+            FUZZ_ASSERT(out[j] >= 0.0f && out[j] <= 1.0f);
+    free(x);
+    free(out);
+}
+
+static void round_trip(const soma_net *net)
+{
+    soma_error err;
+    soma_net *c = soma_net_clone(net, &err);
+    FUZZ_ASSERT(c);
+    check_equal(net, c);
+    soma_net_free(c);
+
+    soma_status st = soma_net_save(net, path_a, &err);
+    if (st != SOMA_OK)
+        fprintf(stderr, "fuzz: save failed: %s\n", err.message);
+    FUZZ_ASSERT(st == SOMA_OK);
+    soma_net *back = soma_net_load(path_a, &err);
+    if (!back)
+        fprintf(stderr, "fuzz: reload failed: %s\n", err.message);
+    FUZZ_ASSERT(back);
+    check_equal(net, back);
+    FUZZ_ASSERT(soma_net_save(back, path_b, &err) == SOMA_OK);
+    size_t na, nb;
+    unsigned char *a = read_file(path_a, &na), *b = read_file(path_b, &nb);
+    FUZZ_ASSERT(na == nb && memcmp(a, b, na) == 0);
+    free(a);
+    free(b);
+    soma_net_free(back);
+    unlink(path_a);
+    unlink(path_b);
+}
+
+int LLVMFuzzerInitialize(int *argc, char ***argv)
+{
+    (void)argc;
+    (void)argv;
+    fuzz_mem_init();
+    const char *dir = access("/dev/shm", W_OK) == 0 ? "/dev/shm" : "/tmp";
+    snprintf(path_a, sizeof path_a, "%s/soma-fuzz-model-%ld-a.safetensors", dir,
+             (long)getpid());
+    snprintf(path_b, sizeof path_b, "%s/soma-fuzz-model-%ld-b.safetensors", dir,
+             (long)getpid());
+    return 0;
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+    soma_error err;
+    fuzz_mem_begin();
+    soma_net *net = soma_net_load_buffer(data, size, "fuzz.safetensors", &err);
+    fuzz_mem_check("soma_net_load_buffer", MODEL_MEM_FACTOR * size + MODEL_MEM_SLACK,
+                   size);
+    if (!net) {
+        FUZZ_ASSERT(err.code != SOMA_OK && err.message[0] != '\0');
+        FUZZ_ASSERT(strchr(err.message, '\n') == NULL);
+        return 0;
+    }
+    check_net(net);
+    check_predict(net);
+    round_trip(net);
+    soma_net_free(net);
+    return 0;
+}
