@@ -17,6 +17,12 @@ CFLAGS   ?= $(OPT) -g
 ALL_CFLAGS := -std=c11 -D_POSIX_C_SOURCE=200809L -ffp-contract=off -fPIC \
               $(WARN) -Iinclude -Isrc $(CFLAGS)
 LDLIBS   := -ljansson -lz -lm -pthread
+# BLAS=openblas sends matrix products to Debian's OpenBLAS (for comparison;
+# results then depend on OpenBLAS's threads and order of summation).
+ifeq ($(BLAS),openblas)
+ALL_CFLAGS += -DSOMA_BLAS -I/usr/include/openblas -I/usr/include/x86_64-linux-gnu/openblas-pthread
+LDLIBS   += -lopenblas
+endif
 # SIMD=0 builds only the portable kernels (same results, slower).
 SIMD     ?= 1
 ARCH     := $(shell uname -m)
@@ -41,12 +47,18 @@ EX_BIN   := $(EX_SRC:examples/%.c=$(BUILD)/examples/%)
 SOMA     := $(BUILD)/soma
 STATIC   := $(BUILD)/libsoma.a
 SHARED   := $(BUILD)/libsoma.so
+# The version in include/soma.h. The shared library is installed as
+# libsoma.so.$(VERSION) with the soname libsoma.so.$(SOVERSION), and exports
+# only the functions include/soma.h declares: $(SOMA_MAP) lists them.
+VERSION   := $(shell sed -n 's/^.define SOMA_VERSION_STRING "\(.*\)"/\1/p' include/soma.h)
+SOVERSION := 0
+SOMA_MAP  := $(BUILD)/soma.map
 
 # Debian packages the build and the tests need; `make deps` installs the
 # missing ones (dataset-fashion-mnist: the IDX files tests/cli_idx.sh
 # trains on).
 DEPS_PKGS := gcc make pkg-config libjansson-dev zlib1g-dev python3 python3-numpy \
-             dataset-fashion-mnist
+             dataset-fashion-mnist man-db groff-base cmake bash binutils
 
 .PHONY: all deps demo check test install uninstall clean help
 
@@ -57,7 +69,8 @@ help:
 	@echo "make deps       install missing Debian packages ($(DEPS_PKGS))"
 	@echo "make demo       deps + build + run the blog post's perceptron"
 	@echo "make check      deps + build + every test"
-	@echo "make install    PREFIX=$(PREFIX): header, libraries, soma.pc, soma"
+	@echo "make install    PREFIX=$(PREFIX): header, libraries, soma.pc, CMake files,"
+	@echo "                soma, its man page and bash completion"
 	@echo "make fuzz       fuzz-deps + every fuzz target for FUZZ_SECONDS=$(FUZZ_SECONDS) s"
 	@echo "make check-valgrind  the test programs under valgrind --leak-check=full"
 
@@ -98,8 +111,17 @@ $(STATIC): $(LIB_OBJ)
 	@rm -f $@
 	ar rcs $@ $^
 
-$(SHARED): $(LIB_OBJ)
-	$(CC) -shared $(LDFLAGS) -Wl,-soname,libsoma.so.0 -o $@ $^ $(LDLIBS)
+# A function is public when include/soma.h declares it: a line that starts
+# with its return type and has the name before the parenthesis.
+$(SOMA_MAP): include/soma.h
+	@mkdir -p $(dir $@)
+	{ echo '{ global:'; \
+	  sed -n 's/^[a-z][^(]*[ *]\(soma_[a-z0-9_]*\)(.*/    \1;/p' include/soma.h; \
+	  echo '  local: *; };'; } >$@
+
+$(SHARED): $(LIB_OBJ) $(SOMA_MAP)
+	$(CC) -shared $(LDFLAGS) -Wl,-soname,libsoma.so.$(SOVERSION) \
+	    -Wl,--version-script=$(SOMA_MAP) -o $@ $(LIB_OBJ) $(LDLIBS)
 
 $(SOMA): $(CLI_OBJ) $(STATIC)
 	$(CC) $(LDFLAGS) -o $@ $(CLI_OBJ) $(STATIC) $(LDLIBS)
@@ -154,6 +176,16 @@ $(FUZZ_BUILD)/fuzz_cli: tests/fuzz/fuzz_cli.c tests/fuzz/fuzz_common.h $(FUZZ_BU
 	$(FUZZ_CC) $(FUZZ_CFLAGS) -o $@ $< $(FUZZ_BUILD)/cli_main.o $(FUZZ_CLI_OBJ) \
 	    $(FUZZ_BUILD)/libsoma.a $(LDLIBS)
 
+# The threaded code under ThreadSanitizer: the test programs that train
+# and predict with several threads, built with -fsanitize=thread.
+TSAN_TESTS := test_threads test_checkpoint test_kernels test_post
+.PHONY: check-tsan
+check-tsan:
+	$(MAKE) BUILD=build-tsan SANITIZE=thread OPT=-O1 \
+	    $(TSAN_TESTS:%=build-tsan/tests/%)
+	@set -e; for t in $(TSAN_TESTS); do echo "== tsan $$t"; \
+	    TSAN_OPTIONS=halt_on_error=1 build-tsan/tests/$$t | tail -1; done
+
 # Every test program under valgrind (a second leak checker beside the
 # sanitizer build's LeakSanitizer); the gcc build, no sanitizers.
 check-valgrind: all tests
@@ -166,16 +198,35 @@ install: all
 	    $(DESTDIR)$(PREFIX)/lib/pkgconfig $(DESTDIR)$(PREFIX)/bin
 	install -m 644 include/soma.h $(DESTDIR)$(PREFIX)/include/soma.h
 	install -m 644 $(STATIC) $(DESTDIR)$(PREFIX)/lib/libsoma.a
-	install -m 755 $(SHARED) $(DESTDIR)$(PREFIX)/lib/libsoma.so.0
-	ln -sf libsoma.so.0 $(DESTDIR)$(PREFIX)/lib/libsoma.so
+	install -m 755 $(SHARED) $(DESTDIR)$(PREFIX)/lib/libsoma.so.$(VERSION)
+	ln -sf libsoma.so.$(VERSION) $(DESTDIR)$(PREFIX)/lib/libsoma.so.$(SOVERSION)
+	ln -sf libsoma.so.$(SOVERSION) $(DESTDIR)$(PREFIX)/lib/libsoma.so
 	install -m 755 $(SOMA) $(DESTDIR)$(PREFIX)/bin/soma
 	sed -e 's|@PREFIX@|$(PREFIX)|g' -e 's|@VERSION@|$(shell sed -n 's/^#define SOMA_VERSION_STRING "\(.*\)"/\1/p' include/soma.h)|' \
 	    soma.pc.in > $(DESTDIR)$(PREFIX)/lib/pkgconfig/soma.pc
+	install -d $(DESTDIR)$(PREFIX)/share/man/man1 $(DESTDIR)$(PREFIX)/lib/cmake/soma \
+	    $(DESTDIR)$(PREFIX)/share/bash-completion/completions
+	install -m 644 docs/soma.1 $(DESTDIR)$(PREFIX)/share/man/man1/soma.1
+	install -m 644 completion/soma.bash $(DESTDIR)$(PREFIX)/share/bash-completion/completions/soma
+	for f in somaConfig somaConfigVersion; do \
+	    sed -e 's|@VERSION@|$(VERSION)|g' -e 's|@SOVERSION@|$(SOVERSION)|g' \
+	        -e 's|@VERSION_MAJOR@|$(word 1,$(subst ., ,$(VERSION)))|g' \
+	        -e 's|@VERSION_MINOR@|$(word 2,$(subst ., ,$(VERSION)))|g' \
+	        -e "s|@SIZEOF_VOID_P@|$$(echo __SIZEOF_POINTER__ | $(CC) -E -P - | tail -n 1)|g" \
+	        -e 's|@LIBS@|$(subst $(eval) ,;,$(strip $(LDLIBS)))|g' -e 's|@LIBS_TEXT@|$(LDLIBS)|g' \
+	        cmake/$$f.cmake.in > $(DESTDIR)$(PREFIX)/lib/cmake/soma/$$f.cmake || exit 1; \
+	done
 
 uninstall:
 	rm -f $(DESTDIR)$(PREFIX)/include/soma.h $(DESTDIR)$(PREFIX)/lib/libsoma.a \
-	    $(DESTDIR)$(PREFIX)/lib/libsoma.so $(DESTDIR)$(PREFIX)/lib/libsoma.so.0 \
-	    $(DESTDIR)$(PREFIX)/lib/pkgconfig/soma.pc $(DESTDIR)$(PREFIX)/bin/soma
+	    $(DESTDIR)$(PREFIX)/lib/libsoma.so $(DESTDIR)$(PREFIX)/lib/libsoma.so.$(SOVERSION) \
+	    $(DESTDIR)$(PREFIX)/lib/libsoma.so.$(VERSION) \
+	    $(DESTDIR)$(PREFIX)/lib/pkgconfig/soma.pc $(DESTDIR)$(PREFIX)/bin/soma \
+	    $(DESTDIR)$(PREFIX)/share/man/man1/soma.1 \
+	    $(DESTDIR)$(PREFIX)/share/bash-completion/completions/soma \
+	    $(DESTDIR)$(PREFIX)/lib/cmake/soma/somaConfig.cmake \
+	    $(DESTDIR)$(PREFIX)/lib/cmake/soma/somaConfigVersion.cmake
+	-rmdir $(DESTDIR)$(PREFIX)/lib/cmake/soma 2>/dev/null
 
 clean:
 	rm -rf $(BUILD) build-*

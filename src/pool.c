@@ -209,6 +209,24 @@ void soma_exec_free(soma_exec *e)
     e->ws = NULL;
 }
 
+#ifdef SOMA_BLAS
+/* make BLAS=openblas: every product goes to cblas_sgemm, for comparison.
+ * OpenBLAS keeps its own threads (OPENBLAS_NUM_THREADS) and its own order
+ * of summation, so this build gives up soma's same-bits guarantee. */
+#include <cblas.h>
+
+void soma_gemm(const soma_exec *e, int trans_a, int trans_b, int M, int N,
+               int K, float alpha, const float *A, int lda, const float *B,
+               int ldb, float beta, float *C, int ldc)
+{
+    (void)e;
+    if (M == 0 || N == 0)
+        return;
+    cblas_sgemm(CblasRowMajor, trans_a ? CblasTrans : CblasNoTrans,
+                trans_b ? CblasTrans : CblasNoTrans, M, N, K, alpha, A, lda, B,
+                ldb, beta, C, ldc);
+}
+#else
 /* ---- threaded matrix product ----------------------------------------- */
 
 typedef struct gemm_job {
@@ -265,3 +283,4 @@ void soma_gemm(const soma_exec *e, int trans_a, int trans_b, int M, int N,
     g.units = g.by_columns ? panels : strips;
     soma_pool_run(e->pool, gemm_task, &g);
 }
+#endif /* SOMA_BLAS */
