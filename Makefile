@@ -73,6 +73,8 @@ help:
 	@echo "                soma, its man page and bash completion"
 	@echo "make fuzz       fuzz-deps + every fuzz target for FUZZ_SECONDS=$(FUZZ_SECONDS) s"
 	@echo "make check-valgrind  the test programs under valgrind --leak-check=full"
+	@echo "make bench      bench-deps + soma beside PyTorch and FANN (BENCHMARKS.md);"
+	@echo "                BENCH_QUICK=1 for a short run"
 
 deps:
 	@if ! command -v dpkg-query >/dev/null 2>&1; then \
@@ -159,8 +161,10 @@ fuzz: fuzz-deps
 	$(MAKE) fuzz-build
 	FUZZ_BUILD=$(FUZZ_BUILD) FUZZ_SECONDS=$(FUZZ_SECONDS) sh tests/fuzz/run.sh
 
+# -Wno-double-promotion: clang, unlike gcc, flags `double d = INFINITY` (glibc's
+# INFINITY and NAN are float constants); the gcc build keeps the warning.
 fuzz-build:
-	$(MAKE) BUILD=$(FUZZ_BUILD) CC=$(FUZZ_CC) OPT=-O1 \
+	$(MAKE) BUILD=$(FUZZ_BUILD) CC=$(FUZZ_CC) CFLAGS="-O1 -g -Wno-double-promotion" \
 	    SANITIZE=fuzzer-no-link,address,undefined $(FUZZ_BUILD)/libsoma.a $(FUZZ_CLI_OBJ)
 	$(MAKE) $(FUZZ_BIN)
 
@@ -185,6 +189,20 @@ check-tsan:
 	    $(TSAN_TESTS:%=build-tsan/tests/%)
 	@set -e; for t in $(TSAN_TESTS); do echo "== tsan $$t"; \
 	    TSAN_OPTIONS=halt_on_error=1 build-tsan/tests/$$t | tail -1; done
+
+# ---- benchmark (BENCHMARKS.md) -------------------------------------------
+# soma beside PyTorch (on OpenBLAS) and FANN on Fashion-MNIST, SGEMM beside
+# OpenBLAS, predict, sweeps and peak RSS; bench/run.sh writes
+# $(BUILD)/bench/results.md. BENCH_QUICK=1 for a short run. `time` gives
+# /usr/bin/time -v for the peak-RSS figure.
+BENCH_PKGS := python3-torch libopenblas-dev libfann-dev dataset-fashion-mnist time
+.PHONY: bench bench-deps
+bench-deps:
+	@$(MAKE) --no-print-directory deps DEPS_PKGS="$(BENCH_PKGS)"
+
+bench: bench-deps
+	$(MAKE) $(STATIC)
+	BUILD=$(BUILD) CC="$(CC)" PYTHON=$(PYTHON) sh bench/run.sh
 
 # Every test program under valgrind (a second leak checker beside the
 # sanitizer build's LeakSanitizer); the gcc build, no sanitizers.

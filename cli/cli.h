@@ -72,10 +72,12 @@ int cmd_info(int argc, char **argv);
 
 /* ---- data helpers (cli/data.c) ---- */
 
-/* Whether the data file at path holds IDX images, judged by its content
- * (soma_idx_sniff), not its name; anything else is read as CSV. Returns 0
- * with *is_idx set, or 1 after printing an error. */
-int cli_sniff(const char *path, int *is_idx);
+/* Whether the data file at path holds IDX images. A file is judged by its
+ * content (soma_idx_sniff), not its name; anything else is read as CSV. A
+ * pipe, which cannot be read twice, is judged by the options instead: IDX
+ * when labels_given (--labels), CSV otherwise. Returns 0 with *is_idx set,
+ * or 1 after printing an error. */
+int cli_sniff(const char *path, int labels_given, int *is_idx);
 
 /* Builds the target matrix for a net with k outputs and the given loss from
  * a data set's y column: class indices for ce, 0/1 for one output, one-hot
@@ -92,5 +94,26 @@ int cli_targets(const char *path, const soma_dataset *ds, soma_loss loss, int k,
  * mapped onto the model's classes. Returns NULL after printing an error. */
 soma_dataset *cli_read_for_model(const char *path, int idx, soma_net *net,
                                  const char *target, const char *labels);
+
+/* ---- the training loop (cli/run.c) ---- */
+
+typedef struct cli_run {
+    const char *data_name;      /* for messages */
+    const char *log;            /* --log FILE, or NULL */
+    const char *checkpoint;     /* --checkpoint FILE, or NULL */
+    int checkpoint_every;       /* epochs, with checkpoint */
+    const char *interrupt_path; /* where Ctrl-C saves (never NULL) */
+    const char *resume;         /* checkpoint to go on from, or NULL */
+    const char *command;        /* the command line to resume with */
+    int early_stopping;         /* mark best epochs in the progress lines */
+    int quiet;
+} cli_run;
+
+/* Trains net on x [n, ...], y [n, y_cols] with cfg (its callbacks are set
+ * here), printing progress on stdout, writing the log and checkpoints, and
+ * restoring from run->resume first when set. Returns 0, 1 after printing an
+ * error, or 130 when Ctrl-C stopped it (a checkpoint was written). */
+int cli_run_training(soma_net *net, soma_train_config *cfg, const float *x,
+                     const float *y, size_t n, int y_cols, const cli_run *run);
 
 #endif /* SOMA_CLI_H */

@@ -119,7 +119,7 @@ static int number(const char *path, size_t line, const char *column,
                   const char *text, double *v)
 {
     if (*text == '\0') {
-        *v = NAN;
+        *v = (double)NAN;
         return 0;
     }
     char *end;
@@ -220,7 +220,7 @@ static int log_read(const char *path, training_log *g)
         }
         g->epoch[g->n] = e;
         for (int s = 0; s < SVG_N_SERIES; s++) {
-            double v = NAN;
+            double v = (double)NAN;
             if (col[s] >= 0 && number(path, line, names[s], fields[col[s]], &v))
                 goto done;
             g->value[s][g->n] = v;

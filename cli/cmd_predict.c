@@ -44,7 +44,7 @@ int cmd_predict(int argc, char **argv)
     int r = cli_parse(&cmd, argc, argv, pos, &n_pos, msg, sizeof msg);
     if (r != 0)
         return r > 0 ? 0 : cli_usage_error(&cmd, msg);
-    if (cli_sniff(pos[1], &idx))
+    if (cli_sniff(pos[1], 0, &idx))
         return 1;
 
     soma_net *net = load_model(pos[0], threads);
@@ -133,9 +133,9 @@ int cmd_eval(int argc, char **argv)
     };
     const cli_command cmd = {
         "eval", "MODEL (DATA.csv [--target COL] | IMAGES --labels LABELS)",
-        "Prints the loss, the accuracy and the confusion matrix of a model on a "
-        "labelled CSV file\nor on IDX images with their IDX labels (plain or "
-        "gzipped, told apart from CSV\nby their content).",
+        "Prints the loss, the accuracy and the confusion matrix of a model on a\n"
+        "labelled CSV file or on IDX images with their IDX labels (plain or\n"
+        "gzipped, told apart from CSV by their content).",
         opts, (int)(sizeof opts / sizeof opts[0]), 2, 2};
     const char *pos[2];
     int n_pos, idx;
@@ -143,7 +143,7 @@ int cmd_eval(int argc, char **argv)
     int r = cli_parse(&cmd, argc, argv, pos, &n_pos, msg, sizeof msg);
     if (r != 0)
         return r > 0 ? 0 : cli_usage_error(&cmd, msg);
-    if (cli_sniff(pos[1], &idx))
+    if (cli_sniff(pos[1], labels != NULL, &idx))
         return 1;
     if (idx && !labels)
         return cli_usage_error(&cmd, "IDX images need --labels");

@@ -16,11 +16,14 @@ typedef struct train_args {
     const char *data, *labels, *target, *output_path, *layers, *activation;
     const char *output, *loss, *optimizer, *init, *init_from, *ignore;
     const char *target_file; /* where the targets come from, for messages */
-    double lr, momentum, weight_decay, val_split;
+    const char *val, *val_labels, *log, *checkpoint, *resume, *lr_schedule;
+    double lr, momentum, weight_decay, val_split, lr_gamma;
     size_t batch_size;
-    int epochs, threads, no_bias, no_standardize, quiet;
+    int epochs, threads, no_bias, no_standardize, quiet, early_stopping;
+    int lr_step, checkpoint_every;
     int idx;                 /* the data is IDX images (by content) */
     uint64_t seed;
+    char *command;           /* this command line, for the resume hint */
 } train_args;
 
 /* Parses "16,8" into widths; "none" gives 0 hidden layers. Returns the
@@ -43,25 +46,6 @@ static int parse_layers(const char *s, int *widths, int max)
             return -1;
         p = end + 1;
     }
-}
-
-typedef struct progress {
-    int epochs, every, quiet;
-} progress;
-
-static int on_epoch(void *ctx, const soma_epoch_report *r)
-{
-    const progress *p = ctx;
-    int epoch = r->epoch;
-    if (p->quiet || (epoch % p->every != 0 && epoch != p->epochs && epoch != 1))
-        return 0;
-    if (r->train_accuracy >= 0.0)
-        fprintf(stderr, "epoch %d/%d  loss %.6f  accuracy %.4f\n", epoch,
-                p->epochs, r->train_loss, r->train_accuracy);
-    else
-        fprintf(stderr, "epoch %d/%d  loss %.6f\n", epoch, p->epochs,
-                r->train_loss);
-    return 0;
 }
 
 static int all_numeric(const soma_dataset *ds)
@@ -153,47 +137,24 @@ static int read_data(const train_args *a, int out_act, int loss,
     return 0;
 }
 
-static int train(const train_args *a)
+/* A new network for the data, as the options say. Picks the output layer
+ * and loss from the target where the options leave them open, sets the
+ * standardisation, features, classes and the training settings as
+ * metadata (so a checkpoint carries them and a resumed run ends with the
+ * same bytes). Returns NULL after printing an error. */
+static soma_net *build_net(const train_args *a, const soma_dataset *ds,
+                           double val_split, soma_train_config *cfg)
 {
-    int rc = 1;
     soma_error err;
-    soma_dataset *ds = NULL, *va = NULL;
-    soma_net *net = NULL, *from = NULL;
-    float *y = NULL, *yv = NULL, *mean = NULL, *sd = NULL;
-    int y_cols = 0;
-    soma_status s = SOMA_OK;
-
     int hidden[SOMA_MAX_LAYERS];
     int n_hidden = parse_layers(a->layers, hidden, SOMA_MAX_LAYERS - 1);
-    if (n_hidden < 0)
-        return cli_error("--layers: '%s' is not a list of widths like 16,8 or "
-                         "'none'", a->layers);
     int act = soma_activation_parse(a->activation);
-    if (act < 0)
-        return cli_error("--activation: unknown activation '%s' (sigmoid, tanh, "
-                         "relu, leaky_relu, linear, softmax)", a->activation);
-    int out_act = -1, loss = -1, opt = soma_optimizer_parse(a->optimizer);
-    if (a->output && ((out_act = soma_activation_parse(a->output)) < 0 ||
-                      (out_act != SOMA_ACT_SIGMOID && out_act != SOMA_ACT_SOFTMAX &&
-                       out_act != SOMA_ACT_LINEAR)))
-        return cli_error("--output: '%s' is not sigmoid, softmax or linear",
-                         a->output);
-    if (a->loss && (loss = soma_loss_parse(a->loss)) < 0)
-        return cli_error("--loss: unknown loss '%s' (sse, mse, bce, ce)", a->loss);
-    if (opt < 0)
-        return cli_error("--optimizer: unknown optimizer '%s' (gd, sgd, adam)",
-                         a->optimizer);
+    int out_act = a->output ? soma_activation_parse(a->output) : -1;
+    int loss = a->loss ? soma_loss_parse(a->loss) : -1;
     int init = a->init ? soma_init_parse(a->init)
                        : (act == SOMA_ACT_RELU || act == SOMA_ACT_LEAKY_RELU
                               ? SOMA_INIT_HE
                               : SOMA_INIT_GLOROT);
-    if (init < 0)
-        return cli_error("--init: unknown initialiser '%s' (uniform, glorot, he)",
-                         a->init);
-
-    if (read_data(a, out_act, loss, &ds))
-        return 1;
-
     int regression = ds->n_classes == 0, k = 1;
     if (regression) {
         if (out_act < 0)
@@ -205,19 +166,20 @@ static int train(const train_args *a)
             cli_error("%s: the target '%s' has only one value ('%s'); nothing to "
                       "classify", a->target_file, ds->target_name,
                       ds->class_names[0]);
-            goto done;
+            return NULL;
         }
         int explicit_sigmoid = out_act == SOMA_ACT_SIGMOID;
         if (out_act < 0)
             out_act = ds->n_classes == 2 ? SOMA_ACT_SIGMOID : SOMA_ACT_SOFTMAX;
         if (out_act == SOMA_ACT_SIGMOID) {
-            if (explicit_sigmoid && all_numeric(ds) && check_zero_one(a->target_file, ds))
-                goto done;
+            if (explicit_sigmoid && all_numeric(ds) &&
+                check_zero_one(a->target_file, ds))
+                return NULL;
             if (ds->n_classes > 2) {
                 cli_error("%s: the target '%s' has %d classes; one sigmoid output "
                           "can only tell two apart (use --output softmax)",
                           a->target_file, ds->target_name, ds->n_classes);
-                goto done;
+                return NULL;
             }
         } else if (out_act == SOMA_ACT_SOFTMAX) {
             k = ds->n_classes;
@@ -228,35 +190,23 @@ static int train(const train_args *a)
                                                  : SOMA_LOSS_MSE;
     }
 
-    /* the training rows: all of ds, or what a validation split leaves (ds
-     * is then freed, so the data is held once, not twice) */
-    if (a->val_split > 0.0) {
-        soma_dataset *rest = NULL;
-        if (soma_dataset_split(ds, a->val_split, a->seed, &rest, &va, &err) !=
-            SOMA_OK) {
-            cli_error("%s", err.message);
-            goto done;
-        }
-        soma_dataset_free(ds);
-        ds = rest;
-    }
-    const soma_dataset *tr = ds;
-
     soma_layer_spec layers[SOMA_MAX_LAYERS];
     for (int i = 0; i < n_hidden; i++)
         layers[i] = (soma_layer_spec){hidden[i], (soma_activation)act, !a->no_bias};
     layers[n_hidden] = (soma_layer_spec){k, (soma_activation)out_act, !a->no_bias};
     soma_spec spec = {ds->n_features, n_hidden + 1, layers, (soma_loss)loss};
-    net = soma_net_new(&spec, &err);
+    soma_net *net = soma_net_new(&spec, &err), *from = NULL;
+    soma_status s = SOMA_OK;
+    float *mean = NULL, *sd = NULL;
     if (!net || soma_net_init(net, (soma_init)init, a->seed, &err) != SOMA_OK) {
         cli_error("%s", err.message);
-        goto done;
+        goto fail;
     }
     if (a->init_from) {
         from = soma_net_load(a->init_from, &err);
         if (!from || soma_net_copy_params(net, from, &err) != SOMA_OK) {
             cli_error("--init-from %s: %s", a->init_from, err.message);
-            goto done;
+            goto fail;
         }
     }
     /* standardisation: a model we start from keeps the statistics its
@@ -269,9 +219,9 @@ static int train(const train_args *a)
         sd = malloc((size_t)ds->n_features * sizeof *sd);
         if (!mean || !sd) {
             cli_error("out of memory");
-            goto done;
+            goto fail;
         }
-        s = soma_standardize_fit(tr->x, tr->n_rows, tr->n_features, mean, sd, &err);
+        s = soma_standardize_fit(ds->x, ds->n_rows, ds->n_features, mean, sd, &err);
         if (s == SOMA_OK)
             s = soma_net_set_standardize(net, mean, sd, &err);
     }
@@ -279,55 +229,28 @@ static int train(const train_args *a)
     if (s != SOMA_OK ||
         soma_net_set_features(net, ds->feature_names ? ds->n_features : 0,
                               (const char *const *)ds->feature_names, &err) != SOMA_OK ||
-        soma_net_set_threads(net, a->threads, &err) != SOMA_OK ||
         (!regression && soma_net_set_classes(net, ds->n_classes,
                                              (const char *const *)ds->class_names,
                                              &err) != SOMA_OK)) {
         cli_error("%s", err.message);
-        goto done;
-    }
-    if (cli_targets(a->target_file, tr, (soma_loss)loss, k, &y, &y_cols) ||
-        (va && cli_targets(a->target_file, va, (soma_loss)loss, k, &yv, &y_cols)))
-        goto done;
-
-    soma_train_config cfg = soma_train_config_default();
-    cfg.optimizer = (soma_optimizer)opt;
-    cfg.learning_rate = a->lr >= 0.0 ? a->lr : (opt == SOMA_OPT_ADAM ? 0.01 : 0.1);
-    cfg.momentum = a->momentum >= 0.0 ? a->momentum : (opt == SOMA_OPT_SGD ? 0.9 : 0.0);
-    cfg.weight_decay = a->weight_decay;
-    cfg.batch_size = a->batch_size;
-    cfg.epochs = a->epochs;
-    cfg.seed = a->seed;
-    cfg.threads = a->threads;
-    progress prog = {a->epochs, a->epochs > 10 ? a->epochs / 10 : 1, a->quiet};
-    cfg.on_epoch = on_epoch;
-    cfg.ctx = &prog;
-    if (!a->quiet) {
-        char task[64];
-        if (regression)
-            snprintf(task, sizeof task, "regression");
-        else
-            snprintf(task, sizeof task, "%d classes", ds->n_classes);
-        fprintf(stderr,
-                "training on %s: %zu rows, %d features, %s; %d epochs of %s "
-                "(lr %g), loss %s\n",
-                a->data, tr->n_rows, tr->n_features, task, a->epochs,
-                soma_optimizer_name(cfg.optimizer), cfg.learning_rate,
-                soma_loss_name((soma_loss)loss));
-    }
-    if (soma_train(net, tr->x, y, tr->n_rows, y_cols, &cfg, &err) != SOMA_OK) {
-        cli_error("%s: %s", a->data, err.message);
-        goto done;
+        goto fail;
     }
 
-    double tl, ta, vl = 0, vacc = -1;
-    if (soma_evaluate(net, tr->x, y, tr->n_rows, y_cols, &tl, &ta, NULL, &err) !=
-            SOMA_OK ||
-        (va && soma_evaluate(net, va->x, yv, va->n_rows, y_cols, &vl, &vacc, NULL,
-                             &err) != SOMA_OK)) {
-        cli_error("%s: %s", a->data, err.message);
-        goto done;
-    }
+    *cfg = soma_train_config_default();
+    int opt = soma_optimizer_parse(a->optimizer);
+    cfg->optimizer = (soma_optimizer)opt;
+    cfg->learning_rate = a->lr >= 0.0 ? a->lr : (opt == SOMA_OPT_ADAM ? 0.01 : 0.1);
+    cfg->momentum = a->momentum >= 0.0 ? a->momentum
+                                       : (opt == SOMA_OPT_SGD ? 0.9 : 0.0);
+    cfg->weight_decay = a->weight_decay;
+    cfg->batch_size = a->batch_size;
+    cfg->epochs = a->epochs;
+    cfg->seed = a->seed;
+    cfg->lr_schedule = (soma_lr_schedule)soma_lr_schedule_parse(a->lr_schedule);
+    cfg->lr_step = a->lr_step;
+    cfg->lr_gamma = a->lr_gamma;
+    cfg->early_stopping = a->early_stopping;
+
     soma_net_set_meta(net, "target", ds->target_name, NULL);
     soma_net_set_meta(net, "task", regression ? "regression" : "classification",
                       NULL);
@@ -335,19 +258,202 @@ static int train(const train_args *a)
     soma_net_set_meta(net, "train.data", a->data, NULL);
     if (a->labels)
         soma_net_set_meta(net, "train.labels", a->labels, NULL);
-    soma_net_set_meta(net, "train.optimizer", soma_optimizer_name(cfg.optimizer),
+    if (a->val)
+        soma_net_set_meta(net, "train.val", a->val, NULL);
+    if (a->val_labels)
+        soma_net_set_meta(net, "train.val_labels", a->val_labels, NULL);
+    if (val_split > 0)
+        set_meta_num(net, "train.val_split", val_split);
+    soma_net_set_meta(net, "train.optimizer", soma_optimizer_name(cfg->optimizer),
                       NULL);
-    set_meta_num(net, "train.learning_rate", cfg.learning_rate);
+    set_meta_num(net, "train.learning_rate", cfg->learning_rate);
     if (opt == SOMA_OPT_SGD)
-        set_meta_num(net, "train.momentum", cfg.momentum);
-    set_meta_num(net, "train.weight_decay", cfg.weight_decay);
-    set_meta_num(net, "train.epochs", cfg.epochs);
-    set_meta_num(net, "train.batch_size", (double)cfg.batch_size);
-    set_meta_num(net, "train.seed", (double)cfg.seed);
+        set_meta_num(net, "train.momentum", cfg->momentum);
+    if (cfg->lr_schedule != SOMA_LR_CONSTANT)
+        soma_net_set_meta(net, "train.lr_schedule",
+                          soma_lr_schedule_name(cfg->lr_schedule), NULL);
+    set_meta_num(net, "train.weight_decay", cfg->weight_decay);
+    set_meta_num(net, "train.epochs", cfg->epochs);
+    if (cfg->early_stopping)
+        set_meta_num(net, "train.early_stopping", cfg->early_stopping);
+    set_meta_num(net, "train.batch_size", (double)cfg->batch_size);
+    set_meta_num(net, "train.seed", (double)cfg->seed);
     soma_net_set_meta(net, "train.init",
                       a->init_from ? a->init_from : soma_init_name((soma_init)init),
                       NULL);
-    set_meta_num(net, "train.rows", (double)tr->n_rows);
+    free(mean);
+    free(sd);
+    soma_net_free(from);
+    return net;
+fail:
+    free(mean);
+    free(sd);
+    soma_net_free(from);
+    soma_net_free(net);
+    return NULL;
+}
+
+/* Checks the options that name things before any data is read. */
+static int check_names(const train_args *a)
+{
+    int hidden[SOMA_MAX_LAYERS];
+    if (parse_layers(a->layers, hidden, SOMA_MAX_LAYERS - 1) < 0)
+        return cli_error("--layers: '%s' is not a list of widths like 16,8 or "
+                         "'none'", a->layers);
+    if (soma_activation_parse(a->activation) < 0)
+        return cli_error("--activation: unknown activation '%s' (sigmoid, tanh, "
+                         "relu, leaky_relu, linear, softmax)", a->activation);
+    int out_act = a->output ? soma_activation_parse(a->output) : -1;
+    if (a->output && out_act != SOMA_ACT_SIGMOID && out_act != SOMA_ACT_SOFTMAX &&
+        out_act != SOMA_ACT_LINEAR)
+        return cli_error("--output: '%s' is not sigmoid, softmax or linear",
+                         a->output);
+    if (a->loss && soma_loss_parse(a->loss) < 0)
+        return cli_error("--loss: unknown loss '%s' (sse, mse, bce, ce)", a->loss);
+    if (soma_optimizer_parse(a->optimizer) < 0)
+        return cli_error("--optimizer: unknown optimizer '%s' (gd, sgd, adam)",
+                         a->optimizer);
+    if (a->init && soma_init_parse(a->init) < 0)
+        return cli_error("--init: unknown initialiser '%s' (uniform, glorot, he)",
+                         a->init);
+    if (soma_lr_schedule_parse(a->lr_schedule) < 0)
+        return cli_error("--lr-schedule: unknown schedule '%s' (constant, step, "
+                         "cosine)", a->lr_schedule);
+    return 0;
+}
+
+static double meta_number(const soma_net *net, const char *key)
+{
+    const char *v = soma_net_get_meta(net, key);
+    return v ? strtod(v, NULL) : 0.0;
+}
+
+static int train(const train_args *a)
+{
+    int rc = 1;
+    soma_error err;
+    soma_dataset *ds = NULL, *va = NULL;
+    soma_net *net = NULL;
+    float *y = NULL, *yv = NULL;
+    int y_cols = 0;
+    soma_train_config cfg;
+    double val_split = a->val_split;
+    const char *val = a->val, *val_labels = a->val_labels;
+
+    if (a->resume) {
+        /* the network, its settings and the run's position all come from
+         * the checkpoint; the command line gives the data again */
+        if (soma_checkpoint_read(a->resume, &net, &cfg, &err) != SOMA_OK)
+            return cli_error("%s", err.message);
+        const char *target = a->target ? a->target : soma_net_get_meta(net, "target");
+        ds = cli_read_for_model(a->data, a->idx, net, a->idx ? NULL : target,
+                                a->labels);
+        if (!ds)
+            goto done;
+        if (!a->val_split)
+            val_split = meta_number(net, "train.val_split");
+        if (!val)
+            val = soma_net_get_meta(net, "train.val");
+        if (!val_labels)
+            val_labels = soma_net_get_meta(net, "train.val_labels");
+    } else {
+        if (check_names(a))
+            return 1;
+        int out_act = a->output ? soma_activation_parse(a->output) : -1;
+        if (read_data(a, out_act, a->loss ? soma_loss_parse(a->loss) : -1, &ds))
+            return 1;
+    }
+
+    /* the training rows: all of ds, or what a validation split leaves (ds
+     * is then freed, so the data is held once, not twice) */
+    if (val_split > 0.0) {
+        soma_dataset *rest = NULL;
+        if (soma_dataset_split(ds, val_split, a->resume ? cfg.seed : a->seed,
+                               &rest, &va, &err) != SOMA_OK) {
+            cli_error("%s", err.message);
+            goto done;
+        }
+        soma_dataset_free(ds);
+        ds = rest;
+    }
+    if (!a->resume && !(net = build_net(a, ds, val_split, &cfg)))
+        goto done;
+    if (val && !va) {
+        int val_idx = 0;
+        if (cli_sniff(val, val_labels != NULL, &val_idx))
+            goto done;
+        if (val_idx && !val_labels) {
+            cli_error("--val %s: IDX images need --val-labels", val);
+            goto done;
+        }
+        va = cli_read_for_model(val, val_idx, net,
+                                val_idx ? NULL : soma_net_get_meta(net, "target"),
+                                val_labels);
+        if (!va)
+            goto done;
+    }
+    soma_loss loss = soma_net_loss(net);
+    int k = soma_net_n_outputs(net);
+    if (cli_targets(a->target_file, ds, loss, k, &y, &y_cols) ||
+        (va && cli_targets(val ? val : a->target_file, va, loss, k, &yv, &y_cols)))
+        goto done;
+    if (cfg.early_stopping > 0 && !va) {
+        cli_error("--early-stopping needs validation data (--val-split or --val)");
+        goto done;
+    }
+    cfg.threads = a->threads;
+    if (va) {
+        cfg.val_x = va->x;
+        cfg.val_y = yv;
+        cfg.val_n = va->n_rows;
+    }
+    if (soma_net_set_threads(net, a->threads, &err) != SOMA_OK) {
+        cli_error("%s", err.message);
+        goto done;
+    }
+    if (!a->quiet) {
+        char task[64];
+        if (soma_net_n_classes(net) == 0)
+            snprintf(task, sizeof task, "regression");
+        else
+            snprintf(task, sizeof task, "%d classes", soma_net_n_classes(net));
+        printf("training on %s: %zu rows, %d features, %s; %d epochs of %s "
+               "(lr %g), loss %s%s\n",
+               a->data, ds->n_rows, ds->n_features, task, cfg.epochs,
+               soma_optimizer_name(cfg.optimizer), cfg.learning_rate,
+               soma_loss_name(loss), va ? ", validating each epoch" : "");
+        fflush(stdout);
+    }
+
+    /* Ctrl-C saves to the checkpoint file, or next to the model */
+    size_t plen = strlen(a->output_path) + 32;
+    char *interrupt_path = malloc(plen);
+    if (!interrupt_path) {
+        cli_error("out of memory");
+        goto done;
+    }
+    if (a->checkpoint)
+        snprintf(interrupt_path, plen, "%s", a->checkpoint);
+    else
+        snprintf(interrupt_path, plen, "%s.checkpoint", a->output_path);
+    cli_run run = {a->data, a->log, a->checkpoint, a->checkpoint_every,
+                   interrupt_path, a->resume, a->command, cfg.early_stopping,
+                   a->quiet};
+    rc = cli_run_training(net, &cfg, ds->x, y, ds->n_rows, y_cols, &run);
+    free(interrupt_path);
+    if (rc != 0)
+        goto done;
+    rc = 1;
+
+    double tl, ta, vl = 0, vacc = -1;
+    if (soma_evaluate(net, ds->x, y, ds->n_rows, y_cols, &tl, &ta, NULL, &err) !=
+            SOMA_OK ||
+        (va && soma_evaluate(net, va->x, yv, va->n_rows, y_cols, &vl, &vacc, NULL,
+                             &err) != SOMA_OK)) {
+        cli_error("%s: %s", a->data, err.message);
+        goto done;
+    }
+    set_meta_num(net, "train.rows", (double)ds->n_rows);
     set_meta_num(net, "train.loss", tl);
     if (ta >= 0)
         set_meta_num(net, "train.accuracy", ta);
@@ -362,27 +468,61 @@ static int train(const train_args *a)
         goto done;
     }
     if (!a->quiet) {
-        fprintf(stderr, "train loss %.6f", tl);
+        printf("train loss %.6f", tl);
         if (ta >= 0)
-            fprintf(stderr, ", accuracy %.4f", ta);
+            printf(", accuracy %.4f", ta);
         if (va) {
-            fprintf(stderr, "; validation (%zu rows) loss %.6f", va->n_rows, vl);
+            printf("; validation (%zu rows) loss %.6f", va->n_rows, vl);
             if (vacc >= 0)
-                fprintf(stderr, ", accuracy %.4f", vacc);
+                printf(", accuracy %.4f", vacc);
         }
-        fprintf(stderr, "\nsaved %s\n", a->output_path);
+        printf("\nsaved %s\n", a->output_path);
     }
     rc = 0;
 done:
     free(y);
     free(yv);
-    free(mean);
-    free(sd);
     soma_net_free(net);
-    soma_net_free(from);
     soma_dataset_free(ds);
     soma_dataset_free(va);
     return rc;
+}
+
+/* The command line as one string, for the resume hint (arguments with
+ * spaces or quotes single-quoted). */
+static char *join_command(int argc, char **argv)
+{
+    size_t len = 16;
+    for (int i = 0; i < argc; i++)
+        len += 4 * strlen(argv[i]) + 3;
+    char *s = malloc(len), *p = s;
+    if (!s)
+        return NULL;
+    p += sprintf(p, "soma");
+    for (int i = 0; i < argc; i++) {
+        const char *a = argv[i];
+        if (strcmp(a, "--resume") == 0 && i + 1 < argc) {
+            i++;
+            continue;
+        }
+        if (strncmp(a, "--resume=", 9) == 0)
+            continue;
+        *p++ = ' ';
+        if (a[strcspn(a, " \t'\"\\$`*?")] == '\0' && *a) {
+            p += sprintf(p, "%s", a);
+            continue;
+        }
+        *p++ = '\'';
+        for (; *a; a++) {
+            if (*a == '\'')
+                p += sprintf(p, "'\\''");
+            else
+                *p++ = *a;
+        }
+        *p++ = '\'';
+    }
+    *p = '\0';
+    return s;
 }
 
 int cmd_train(int argc, char **argv)
@@ -397,6 +537,10 @@ int cmd_train(int argc, char **argv)
     a.batch_size = 32;
     a.epochs = 100;
     a.seed = 1;
+    a.lr_schedule = "constant";
+    a.lr_step = 10;
+    a.lr_gamma = 0.1;
+    a.checkpoint_every = 1;
     const cli_opt opts[] = {
         {"target", 't', OPT_STRING, &a.target, 0, 0, "COL",
          "CSV: target column, by name or 0-based index (required)"},
@@ -438,6 +582,26 @@ int cmd_train(int argc, char **argv)
          "CSV columns to leave out, by name or index"},
         {"val-split", 0, OPT_DOUBLE, &a.val_split, 0, 0.99, "F",
          "hold out this fraction of rows for validation (default 0)"},
+        {"val", 0, OPT_STRING, &a.val, 0, 0, "FILE",
+         "validation data (CSV, or IDX images with --val-labels)"},
+        {"val-labels", 0, OPT_STRING, &a.val_labels, 0, 0, "FILE",
+         "IDX labels of the --val images"},
+        {"early-stopping", 0, OPT_INT, &a.early_stopping, 0, 1e9, "N",
+         "stop after N epochs without a lower validation loss, keep the best"},
+        {"lr-schedule", 0, OPT_STRING, &a.lr_schedule, 0, 0, "NAME",
+         "constant, step or cosine (default constant)"},
+        {"lr-step", 0, OPT_INT, &a.lr_step, 1, 1e9, "N",
+         "step schedule: epochs per step (default 10)"},
+        {"lr-gamma", 0, OPT_DOUBLE, &a.lr_gamma, 1e-12, 1, "X",
+         "step schedule: factor per step (default 0.1)"},
+        {"log", 0, OPT_STRING, &a.log, 0, 0, "FILE.csv",
+         "write one row per epoch (losses, accuracies, lr, seconds)"},
+        {"checkpoint", 0, OPT_STRING, &a.checkpoint, 0, 0, "FILE",
+         "save a resumable checkpoint here"},
+        {"checkpoint-every", 0, OPT_INT, &a.checkpoint_every, 1, 1e9, "N",
+         "epochs between checkpoints (default 1)"},
+        {"resume", 0, OPT_STRING, &a.resume, 0, 0, "FILE",
+         "go on from a checkpoint (its settings replace the options)"},
         {"threads", 0, OPT_INT, &a.threads, 0, 1024, "N",
          "worker threads, 0 = one per core (default 0)"},
         {"quiet", 'q', OPT_FLAG, &a.quiet, 0, 0, NULL, "print only errors"},
@@ -461,7 +625,7 @@ int cmd_train(int argc, char **argv)
     if (!a.output_path)
         return cli_usage_error(&cmd, "-o MODEL is required");
     a.data = pos[0];
-    if (cli_sniff(a.data, &a.idx))
+    if (cli_sniff(a.data, a.labels != NULL, &a.idx))
         return 1;
     if (a.idx) {
         if (!a.labels)
@@ -474,9 +638,18 @@ int cmd_train(int argc, char **argv)
         if (a.labels)
             return cli_usage_error(&cmd, "--labels is for IDX images; a CSV names "
                                          "its target with --target");
-        if (!a.target)
+        if (!a.target && !a.resume)
             return cli_usage_error(&cmd, "--target is required");
     }
+    if (a.val_labels && !a.val)
+        return cli_usage_error(&cmd, "--val-labels goes with --val");
+    if (a.val && a.val_split > 0)
+        return cli_usage_error(&cmd, "--val and --val-split exclude each other");
     a.target_file = a.idx ? a.labels : a.data;
-    return train(&a);
+    a.command = join_command(argc, argv);
+    if (!a.command)
+        return cli_error("out of memory");
+    int rc = train(&a);
+    free(a.command);
+    return rc;
 }

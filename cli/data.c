@@ -6,10 +6,16 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
-int cli_sniff(const char *path, int *is_idx)
+int cli_sniff(const char *path, int labels_given, int *is_idx)
 {
+    struct stat sb;
     soma_error err;
+    if (stat(path, &sb) == 0 && !S_ISREG(sb.st_mode) && !S_ISDIR(sb.st_mode)) {
+        *is_idx = labels_given;
+        return 0;
+    }
     if (soma_idx_sniff(path, is_idx, &err) != SOMA_OK)
         return cli_error("%s", err.message);
     return 0;

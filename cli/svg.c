@@ -417,6 +417,18 @@ static int is_val(int s)
     return s == SVG_VAL_LOSS || s == SVG_VAL_ACCURACY;
 }
 
+/* The row of the lowest validation loss (the first, on a tie); the curves
+ * must have one. */
+static size_t best_val(const svg_curves *c)
+{
+    const double *v = c->value[SVG_VAL_LOSS];
+    size_t best = c->n;
+    for (size_t i = 0; i < c->n; i++)
+        if (!isnan(v[i]) && (best == c->n || v[i] < v[best]))
+            best = i;
+    return best;
+}
+
 /* Draws the loss or the accuracy panel, train and validation, with the
  * top left corner of its plot area at (x, y). */
 static void draw_panel(FILE *f, const svg_curves *c, const int *has, int accuracy,
@@ -427,7 +439,7 @@ static void draw_panel(FILE *f, const svg_curves *c, const int *has, int accurac
     const char *name = accuracy ? "accuracy" : "loss";
     const char *label = accuracy ? "accuracy" : c->log_loss ? "loss (log scale)"
                                                             : "loss";
-    double vmin = INFINITY, vmax = -INFINITY;
+    double vmin = (double)INFINITY, vmax = -(double)INFINITY;
     for (int k = 0; k < 2; k++) {
         if (!has[ser[k]])
             continue;
@@ -493,6 +505,21 @@ static void draw_panel(FILE *f, const svg_curves *c, const int *has, int accurac
              "%.1f)\"", lx, ly);
     put_label(f, lx, ly, 13, "middle", rot, label, 0);
 
+    /* the epoch of the lowest validation loss: where early stopping stops
+     * and the weights it keeps */
+    if (has[SVG_VAL_LOSS]) {
+        size_t best = best_val(c);
+        double bx = axis_px(&ax, c->epoch[best]);
+        fprintf(f, "<line id=\"best_epoch_%s\" x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" "
+                   "y2=\"%.1f\" stroke=\"#888888\" stroke-dasharray=\"2 3\"/>\n",
+                name, bx, y, bx, y + PLOT_H);
+        /* above the plot area, clear of the data, kept inside the panel */
+        const char *best_text = "lowest validation loss";
+        double half = text_width(strlen(best_text), 10) / 2;
+        double tx = fmin(fmax(bx, x + half), x + PLOT_W - half);
+        put_label(f, tx, y - 5, 10, "middle", "fill=\"" MUTED "\"", best_text, 0);
+    }
+
     /* the series: validation first, so the training line is on top */
     for (int k = 1; k >= 0; k--) {
         int s = ser[k];
@@ -536,7 +563,7 @@ static double last_value(const svg_curves *c, int s)
     for (size_t i = c->n; i-- > 0;)
         if (!isnan(c->value[s][i]))
             return c->value[s][i];
-    return NAN;
+    return (double)NAN;
 }
 
 int svg_learning_curves(const char *path, const char *title,
@@ -602,12 +629,7 @@ int svg_learning_curves(const char *path, const char *title,
         n_parts++;
     }
     if (has[SVG_VAL_LOSS]) {
-        size_t best = c->n;
-        for (size_t i = 0; i < c->n; i++) {
-            double v = c->value[SVG_VAL_LOSS][i];
-            if (!isnan(v) && (best == c->n || v < c->value[SVG_VAL_LOSS][best]))
-                best = i;
-        }
+        size_t best = best_val(c);
         snprintf(parts[n_parts++], sizeof parts[0],
                  "lowest validation loss %.4g at epoch %.0f",
                  c->value[SVG_VAL_LOSS][best], c->epoch[best]);

@@ -286,11 +286,21 @@ typedef struct soma_epoch_report {
                               stopping keeps these weights) */
 } soma_epoch_report;
 
+/* What the trainer reports after each batch. */
+typedef struct soma_batch_report {
+    int epoch;               /* 1-based */
+    size_t batch;            /* 1-based within the epoch */
+    size_t n_batches;        /* in the epoch */
+    size_t rows_done;        /* rows of the epoch trained so far */
+    double batch_loss;
+    double running_loss;     /* the epoch so far, as train_loss will be */
+    double running_accuracy; /* the epoch so far; -1 for regression */
+} soma_batch_report;
+
 /* Called after every batch; return non-zero to stop training after it (the
  * net then holds the weights after that batch, and the trainer can go on
  * from there, or be saved as a checkpoint). */
-typedef int (*soma_batch_fn)(void *ctx, int epoch, size_t batch,
-                             size_t n_batches, double batch_loss);
+typedef int (*soma_batch_fn)(void *ctx, const soma_batch_report *report);
 /* Called after every epoch; return non-zero to stop. */
 typedef int (*soma_epoch_fn)(void *ctx, const soma_epoch_report *report);
 

@@ -326,6 +326,7 @@ static double batch_gradient(soma_trainer *t, size_t B, int y_cols,
 
 /* The update step runs over the flat parameter array in slices, one per
  * thread; every element's arithmetic is the same whatever the slicing. */
+#define PARALLEL_UPDATE_MIN 65536
 typedef struct update_job {
     soma_trainer *t;
     const soma_opt_params *op;
@@ -371,9 +372,15 @@ static void update_task(void *ctx, int task, int n_tasks)
 static int run_update(soma_trainer *t, update_job *job, int phase)
 {
     job->phase = phase;
-    soma_pool_run(t->exec.pool, update_task, job);
+    /* waking the other threads costs more than a small net's update */
+    int n = t->net->n_params >= PARALLEL_UPDATE_MIN ? soma_pool_threads(t->exec.pool)
+                                                     : 1;
+    if (n > 1)
+        soma_pool_run(t->exec.pool, update_task, job);
+    else
+        update_task(job, 0, 1);
     int bad = 0;
-    for (int i = 0; i < soma_pool_threads(t->exec.pool); i++)
+    for (int i = 0; i < n; i++)
         bad |= job->bad[i];
     return bad;
 }
@@ -411,6 +418,7 @@ soma_status soma_trainer_epoch(soma_trainer *t, const float *x, const float *y,
                           0.0,
                           0.0};
     int mean_loss = net->loss != SOMA_LOSS_SSE;
+    int classify = net->loss == SOMA_LOSS_CE || net->loss == SOMA_LOSS_BCE;
     size_t n_batches = (n + t->batch - 1) / t->batch;
     int want_stop = 0;
     for (size_t b = t->next_batch; b < n_batches; b++) {
@@ -448,8 +456,16 @@ soma_status soma_trainer_epoch(soma_trainer *t, const float *x, const float *y,
         t->part_loss += mean_loss ? bl * (double)B : bl;
         t->part_correct += correct;
         t->next_batch = b + 1;
-        if (t->cfg.on_batch &&
-            t->cfg.on_batch(t->cfg.ctx, e + 1, b + 1, n_batches, bl)) {
+        if (t->cfg.on_batch) {
+            size_t done = start + B;
+            soma_batch_report br = {e + 1, b + 1, n_batches, done, bl,
+                                    mean_loss ? t->part_loss / (double)done
+                                              : t->part_loss,
+                                    classify ? (double)t->part_correct /
+                                                   (double)done
+                                             : -1.0};
+            if (!t->cfg.on_batch(t->cfg.ctx, &br))
+                continue;
             want_stop = 1;
             if (b + 1 < n_batches) {
                 t->part_seconds += now_seconds() - t0;
@@ -462,7 +478,6 @@ soma_status soma_trainer_epoch(soma_trainer *t, const float *x, const float *y,
 
     /* the epoch is complete */
     soma_epoch_report r;
-    int classify = net->loss == SOMA_LOSS_CE || net->loss == SOMA_LOSS_BCE;
     r.epoch = e + 1;
     r.epochs = t->cfg.epochs;
     r.train_loss = mean_loss ? t->part_loss / (double)n : t->part_loss;

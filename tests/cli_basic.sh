@@ -41,7 +41,7 @@ check info_shows_params grep -q 'parameters  259' "$TMP/out"
 check train_reproducible cmp -s "$TMP/iris.safetensors" "$TMP/iris2.safetensors"
 # validation split is reported and stored
 expect_ok train_val_split "$SOMA" train $IRIS --target species --val-split 0.2 -o "$TMP/v.safetensors" --epochs 5
-check val_split_reported grep -q 'validation (30 rows)' "$TMP/err"
+check val_split_reported grep -q 'validation (30 rows)' "$TMP/out"
 # the post's single neuron through the CLI: --layers none --no-bias
 expect_ok train_single_neuron "$SOMA" train $IRIS --target 4 --layers none --no-bias --quiet -o "$TMP/s.safetensors"
 "$SOMA" info "$TMP/s.safetensors" >"$TMP/out"

@@ -84,7 +84,18 @@ expect_ok eval_threads "$SOMA" eval --threads 2 "$M" "$TMP/img" --labels "$TMP/l
 expect_error threads_negative 2 "--threads needs a whole number" "$SOMA" predict --threads -1 "$M" "$TMP/img"
 # a validation split of IDX data
 expect_ok idx_val_split "$SOMA" train "$TMP/img.gz" --labels "$TMP/lab.gz" --epochs 2 --val-split 0.25 -o "$TMP/v.safetensors"
-check idx_val_split_reported grep -q 'validation (100 rows)' "$TMP/err"
+check idx_val_split_reported grep -q 'validation (100 rows)' "$TMP/out"
+
+# a pipe cannot be read twice, so there --labels says IDX and its absence CSV
+# (the writers time out should soma not open a pipe)
+mkfifo "$TMP/pipe_img" "$TMP/pipe_lab" "$TMP/pipe_csv"
+timeout 30 sh -c "cat '$TMP/img.gz' >'$TMP/pipe_img'" &
+timeout 30 sh -c "cat '$TMP/lab' >'$TMP/pipe_lab'" &
+"$SOMA" eval "$M" "$TMP/pipe_img" --labels "$TMP/pipe_lab" >"$TMP/eval_pipe" 2>"$TMP/err"
+check idx_from_pipes cmp -s "$TMP/eval_plain" "$TMP/eval_pipe"
+timeout 30 sh -c "cat tests/data/iris.csv >'$TMP/pipe_csv'" &
+expect_ok csv_from_pipe "$SOMA" train "$TMP/pipe_csv" --target species --epochs 1 --quiet -o "$TMP/p.safetensors"
+wait
 
 # ---- errors: one line naming the file, exit 1 (2 for usage) --------------------
 X=$TMP/x.safetensors

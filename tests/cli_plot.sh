@@ -68,6 +68,7 @@ awk -v h=$HEADER 'BEGIN { print h; for (e = 1; e <= 40; e++)
 expect_ok plot_classifier "$SOMA" plot "$TMP/iris.log" -o "$TMP/iris.svg"
 check classifier_svg svg_has "$TMP/iris.svg" train_loss=40 val_loss=40 train_accuracy=40 \
     val_accuracy=40 '#loss_panel' '#accuracy_panel' '#legend' text=train text=validation \
+    '#best_epoch_loss' '#best_epoch_accuracy' 'text=lowest validation loss' \
     text=epoch text=loss text=accuracy 'text=Learning curves: iris.log'
 check classifier_quiet test ! -s "$TMP/out"
 check no_temp_files sh -c "! ls '$TMP' | grep -q tmp"
@@ -77,7 +78,8 @@ awk -v h=$HEADER 'BEGIN { print h; for (e = 1; e <= 300; e++)
     printf "%d,%.6f,,,,0.001,%.3f\n", e, 2500000 * exp(-e / 15) + 120, e * 0.01 }' >"$TMP/reg.log"
 expect_ok plot_regression "$SOMA" plot "$TMP/reg.log" -o "$TMP/reg.svg" --title 'Fit <y> & "z"'
 check regression_svg svg_has "$TMP/reg.svg" train_loss=300 '!val_loss' '!train_accuracy' \
-    '!accuracy_panel' '#loss_panel' text=train '!validation' 'text=Fit <y> & "z"' text=2.5M
+    '!accuracy_panel' '#loss_panel' text=train '!validation' 'text=Fit <y> & "z"' text=2.5M \
+    '!best_epoch_loss'
 check regression_escaped grep -q 'Fit &lt;y&gt; &amp; &quot;z&quot;' "$TMP/reg.svg"
 expect_ok plot_log_scale "$SOMA" plot "$TMP/reg.log" -o "$TMP/reg_log.svg" --log-loss
 check log_scale_svg svg_has "$TMP/reg_log.svg" train_loss=300 'text=loss (log scale)' \
@@ -102,6 +104,22 @@ check plot_stdout_svg svg_has "$TMP/out" train_loss=1
 cp "$TMP/iris.svg" "$TMP/keep.svg"
 "$SOMA" plot "$TMP/one.log" -o "$TMP/keep.svg"
 check plot_replaces svg_has "$TMP/keep.svg" train_loss=1
+
+# ---- the log soma train writes ---------------------------------------------
+if "$SOMA" train --help | grep -q -- '--log '; then
+    expect_ok train_log "$SOMA" train tests/data/iris.csv --target species --epochs 12 \
+        --val-split 0.2 --log "$TMP/train.log" --quiet -o "$TMP/iris.safetensors"
+    expect_ok plot_train_log "$SOMA" plot "$TMP/train.log" -o "$TMP/train.svg"
+    check train_log_svg svg_has "$TMP/train.svg" train_loss=12 val_loss=12 train_accuracy=12 \
+        val_accuracy=12 text=validation
+    expect_ok train_log_regression "$SOMA" train tests/data/iris.csv --target petal_width \
+        --ignore species --epochs 7 --log "$TMP/reg_train.log" --quiet -o "$TMP/petal.safetensors"
+    expect_ok plot_train_log_regression "$SOMA" plot "$TMP/reg_train.log" -o "$TMP/reg_train.svg"
+    check train_log_regression_svg svg_has "$TMP/reg_train.svg" train_loss=7 '!val_loss' \
+        '!accuracy_panel'
+else
+    echo "skip train_log: soma train has no --log yet"
+fi
 
 # ---- bad logs: one line naming the file and line, exit 1, no picture --------
 expect_error plot_missing_file 1 "$TMP/nope.log: cannot open" "$SOMA" plot "$TMP/nope.log" -o "$TMP/x.svg"

@@ -72,13 +72,10 @@ typedef struct stopper {
     size_t batch;
 } stopper;
 
-static int stop_at(void *ctx, int epoch, size_t batch, size_t n_batches,
-                   double loss)
+static int stop_at(void *ctx, const soma_batch_report *r)
 {
     const stopper *s = ctx;
-    (void)n_batches;
-    (void)loss;
-    return epoch == s->epoch && batch == s->batch;
+    return r->epoch == s->epoch && r->batch == s->batch;
 }
 
 static void resume_matches(soma_optimizer opt, int stop_epoch, size_t stop_batch)

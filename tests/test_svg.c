@@ -194,8 +194,8 @@ static void test_confusion(void)
 
 static void test_confusion_hostile_labels(void)
 {
-    const char *labels[3] = {"<b>&amp;\"", "caf\xc3\xa9\xff", "a\nvery long label "
-                             "that goes on and on and on"};
+    const char *labels[3] = {"<b>&amp;\"", "caf\xc3\xa9\xff",
+                             ("a\nvery long label that goes on and on and on")};
     const size_t counts[9] = {1, 2, 3, 4, 5, 6, 7, 8, 1000000};
     char path[128], msg[256];
     path_in(path, sizeof path, "hostile.svg");
@@ -218,7 +218,7 @@ static void test_confusion_hostile_labels(void)
 static void test_confusion_fifty(void)
 {
     enum { N = 50 };
-    char names[N][16];
+    char names[N][32];
     const char *labels[N];
     size_t *counts = calloc(N * N, sizeof *counts);
     CHECK(counts != NULL);
@@ -268,7 +268,7 @@ static void test_confusion_errors(void)
 static const double ep[5] = {1, 2, 3, 4, 5};
 static const double tl[5] = {1.1, 0.8, 0.5, 0.3, 0.2};
 static const double ta[5] = {0.33, 0.6, 0.8, 0.9, 0.95};
-static const double vl[5] = {NAN, 0.85, NAN, 0.45, NAN};
+static const double vl[5] = {(double)NAN, 0.85, (double)NAN, 0.45, (double)NAN};
 
 static void test_curves(void)
 {

@@ -46,12 +46,13 @@ typedef struct idx_src {
     soma_error *err;
     FILE *f;
     long long file_size;     /* a plain regular file's size, else -1 */
+    unsigned char head[2];   /* plain: the bytes read to tell gzip apart, */
+    size_t n_head;           /* delivered first (a pipe cannot rewind)    */
     int gz;
     z_stream zs;
     int zs_live;             /* inflateInit2 succeeded: inflateEnd is owed */
     int zs_done;             /* the last gzip member ended with the file */
     unsigned char *in;       /* [IDX_CHUNK] compressed input (gzip only) */
-    unsigned long long pos;  /* bytes delivered so far (uncompressed) */
 } idx_src;
 
 /* A parsed header. */
@@ -128,7 +129,8 @@ static soma_status src_open(idx_src *s, const char *path, soma_error *err)
         return st;
     s->gz = got == 2 && magic[0] == 0x1f && magic[1] == 0x8b;
     if (!s->gz) {
-        rewind(s->f);
+        memcpy(s->head, magic, got);
+        s->n_head = got;
         return SOMA_OK;
     }
     s->file_size = -1; /* the uncompressed size is unknown */
@@ -228,14 +230,25 @@ static soma_status gz_read(idx_src *s, unsigned char *buf, size_t n, size_t *got
     return SOMA_OK;
 }
 
+/* Reads up to n bytes of a plain file, the peeked ones first. */
+static soma_status plain_read(idx_src *s, unsigned char *buf, size_t n,
+                              size_t *got)
+{
+    size_t k = s->n_head < n ? s->n_head : n, m;
+    soma_status st;
+    memcpy(buf, s->head, k);
+    memmove(s->head, s->head + k, s->n_head - k);
+    s->n_head -= k;
+    st = file_read(s, buf + k, n - k, &m);
+    *got = k + m;
+    return st;
+}
+
 /* Reads up to n bytes of the (uncompressed) stream; *got < n only at the
  * end of the data. */
 static soma_status src_read(idx_src *s, unsigned char *buf, size_t n, size_t *got)
 {
-    soma_status st = s->gz ? gz_read(s, buf, n, got) : file_read(s, buf, n, got);
-    if (!st)
-        s->pos += *got;
-    return st;
+    return s->gz ? gz_read(s, buf, n, got) : plain_read(s, buf, n, got);
 }
 
 /* ---- header ------------------------------------------------------------- */
@@ -325,7 +338,8 @@ static soma_status read_header(idx_src *s, int labels, idx_header *h)
     h->n_items = h->dims[0];
     h->item_size = 1;
     for (i = 1; i < (size_t)h->n_dims; i++)
-        h->item_size *= h->dims[i]; /* two u32 values fit in 64 bits */
+        if (!soma_size_mul(h->item_size, h->dims[i], &h->item_size))
+            h->item_size = SIZE_MAX; /* refused just below */
     if (h->item_size > (size_t)INT_MAX ||
         !soma_size_mul(h->n_items, h->item_size, &h->total) ||
         h->total > SIZE_MAX / sizeof(float))

@@ -15,10 +15,15 @@
  *   - soma_net_save to a per-process temporary file, soma_net_load of it:
  *     an equal net; saving that again gives the same bytes (the file
  *     format's "load and save again gives the same bytes").
+ * When the input holds "soma.train.version" it is also read as a training
+ * checkpoint (src/checkpoint.c, which takes a path): soma_checkpoint_read,
+ * and when that succeeds a trainer for soma.train.rows rows (at most
+ * CKPT_MAX_ROWS), soma_trainer_restore, one epoch on rows of zeros and
+ * soma_trainer_save.
  */
 #include "fuzz_common.h"
 
-#include "soma.h"
+#include "io/safetensors.h" /* soma.h, internal.h, the container parser */
 
 #include <math.h>
 #include <unistd.h>
@@ -27,8 +32,9 @@
 #define MODEL_MEM_SLACK (64 * 1024)
 #define PREDICT_MEM_FACTOR 16
 #define PREDICT_MEM_SLACK (1024 * 1024)
+#define CKPT_MAX_ROWS 256
 
-static char path_a[256], path_b[256];
+static char path_a[256], path_b[256], path_c[256];
 
 static unsigned char *read_file(const char *path, size_t *size)
 {
@@ -168,6 +174,71 @@ static void round_trip(const soma_net *net)
     unlink(path_b);
 }
 
+static int contains(const uint8_t *data, size_t size, const char *s)
+{
+    size_t n = strlen(s);
+    for (size_t i = 0; i + n <= size; i++)
+        if (data[i] == (uint8_t)s[0] && memcmp(data + i, s, n) == 0)
+            return 1;
+    return 0;
+}
+
+/* The checkpoint's row count, or 0 when absent, bad or over the cap. */
+static size_t checkpoint_rows(const uint8_t *data, size_t size)
+{
+    soma_st_file *f = NULL;
+    size_t rows = 0;
+    if (soma_st_parse(data, size, "fuzz", &f, NULL) == SOMA_OK) {
+        const char *v = soma_st_meta(f, "soma.train.rows");
+        char *end;
+        unsigned long long n = v ? strtoull(v, &end, 10) : 0;
+        if (v && *v && !*end && n <= CKPT_MAX_ROWS)
+            rows = (size_t)n;
+    }
+    soma_st_free(f);
+    return rows;
+}
+
+static void check_checkpoint(const uint8_t *data, size_t size)
+{
+    FILE *f = fopen(path_c, "wb");
+    FUZZ_ASSERT(f && fwrite(data, 1, size, f) == size && fclose(f) == 0);
+    soma_net *net = NULL;
+    soma_train_config cfg;
+    soma_error err;
+    soma_status st = soma_checkpoint_read(path_c, &net, &cfg, &err);
+    if (st != SOMA_OK) {
+        FUZZ_ASSERT(!net && err.message[0] && !strchr(err.message, '\n'));
+        unlink(path_c);
+        return;
+    }
+    check_net(net);
+    size_t rows = checkpoint_rows(data, size);
+    cfg.threads = 1;
+    soma_trainer *t = rows ? soma_trainer_new(net, &cfg, rows, &err) : NULL;
+    if (t) {
+        st = soma_trainer_restore(t, path_c, &err);
+        FUZZ_ASSERT(st == SOMA_OK || (err.message[0] && !strchr(err.message, '\n')));
+        if (st == SOMA_OK && !soma_trainer_finished(t)) {
+            size_t d = (size_t)soma_net_n_inputs(net);
+            float *x = calloc(rows * d, sizeof *x), *y = calloc(rows, sizeof *y);
+            FUZZ_ASSERT(x && y);
+            int stopped = 0;
+            /* zeros are valid targets for every loss (class 0 for ce) */
+            st = soma_trainer_epoch(t, x, y, rows, 1, NULL, &stopped, &err);
+            FUZZ_ASSERT(st == SOMA_OK || st == SOMA_ERR_NUMERIC);
+            free(x);
+            free(y);
+        }
+        if (st == SOMA_OK)
+            FUZZ_ASSERT(soma_trainer_save(t, path_a, &err) == SOMA_OK);
+        soma_trainer_free(t);
+    }
+    soma_net_free(net);
+    unlink(path_a);
+    unlink(path_c);
+}
+
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
     (void)argc;
@@ -177,6 +248,8 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
     snprintf(path_a, sizeof path_a, "%s/soma-fuzz-model-%ld-a.safetensors", dir,
              (long)getpid());
     snprintf(path_b, sizeof path_b, "%s/soma-fuzz-model-%ld-b.safetensors", dir,
+             (long)getpid());
+    snprintf(path_c, sizeof path_c, "%s/soma-fuzz-model-%ld-c.safetensors", dir,
              (long)getpid());
     return 0;
 }
@@ -188,6 +261,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     soma_net *net = soma_net_load_buffer(data, size, "fuzz.safetensors", &err);
     fuzz_mem_check("soma_net_load_buffer", MODEL_MEM_FACTOR * size + MODEL_MEM_SLACK,
                    size);
+    if (contains(data, size, "soma.train.version"))
+        check_checkpoint(data, size);
     if (!net) {
         FUZZ_ASSERT(err.code != SOMA_OK && err.message[0] != '\0');
         FUZZ_ASSERT(strchr(err.message, '\n') == NULL);

@@ -5,14 +5,16 @@ edge cases, small enough to read. Run from the repository root:
 
     python3 tests/fuzz/make_seeds.py
 
-The inputs are described in tests/fuzz/README.md and docs/testing.md. The
+The inputs are described in docs/testing.md. The
 script is deterministic: running it again rewrites the same bytes.
 """
 import gzip
 import json
 import os
 import struct
+import subprocess
 import sys
+import tempfile
 
 ROOT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "corpus")
 
@@ -132,6 +134,30 @@ write("fuzz_model", "bad-version", safetensors(
     [("layers.0.weight", [1, 1], [1]), ("layers.0.bias", [1], [0])]))
 write("fuzz_model", "short", b"\x08\x00\x00\x00\x00\x00\x00\x00{}      ")
 
+
+# Checkpoints (model files with training state) come from the soma program
+# itself, when it is built: build/soma train --checkpoint.
+def checkpoint_seed(name, *args):
+    soma = os.path.join(here, "..", "..", "build", "soma")
+    if not os.access(soma, os.X_OK):
+        print("no build/soma: checkpoint seed", name, "not written", file=sys.stderr)
+        return
+    with tempfile.TemporaryDirectory() as d:
+        data = os.path.join(d, "d.csv")
+        with open(data, "w") as f:
+            f.write("a,b,y\n1,2,x\n2,1,y\n3,3,x\n0,1,y\n2,2,x\n1,0,y\n")
+        ckpt = os.path.join(d, "c")
+        subprocess.run([soma, "train", data, "--target", "y", "-o", os.path.join(d, "m"),
+                        "--checkpoint", ckpt, "-q", "--threads", "1", "--layers", "3"]
+                       + list(args), check=True)
+        with open(ckpt, "rb") as f:
+            write("fuzz_model", name, f.read())
+
+
+checkpoint_seed("checkpoint-adam", "--epochs", "2", "--batch-size", "4")
+checkpoint_seed("checkpoint-sgd-early", "--epochs", "3", "--optimizer", "sgd",
+                "--val-split", "0.34", "--early-stopping", "1", "--lr-schedule", "step")
+
 # ---- fuzz_idx: flags, [class list], [u16 labels length, labels], images ---
 # flags: 1 labels file, 2 gzip the images, 4 gzip the labels, 8 class list,
 # 16 also sniff
@@ -166,7 +192,7 @@ def cli_seed(name, *args):
 
 
 cli_seed("train", "train", "d", "--target", "y", "-o", "out", "--epochs", "3", "-q")
-cli_seed("train-all-options", "train", "d", "-t", "2", "--output-file=out",
+cli_seed("train-all-options", "train", "d", "-t", "3", "--output-file=out",
          "--layers", "4,3", "--activation", "tanh", "--output", "softmax",
          "--loss", "ce", "--optimizer", "sgd", "--lr", "0.5", "--momentum", "0.5",
          "--batch-size", "2", "--epochs", "2", "--weight-decay", "0.01",

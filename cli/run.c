@@ -1,0 +1,270 @@
+/*
+ * run.c - the training loop of soma train: progress on the terminal or one
+ * line per epoch, the --log CSV, checkpoints every N epochs, and Ctrl-C,
+ * which finishes the current batch, writes a checkpoint and exits 130.
+ */
+#include "cli.h"
+
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+static volatile sig_atomic_t interrupted;
+
+static void on_sigint(int sig)
+{
+    (void)sig;
+    interrupted = 1;
+}
+
+static double now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+typedef struct run_state {
+    const cli_run *run;
+    int tty;             /* stdout is a terminal: live progress line */
+    int epochs;
+    size_t rows;
+    double epoch_start;  /* when the current epoch (or resumed part) began */
+    size_t rows_at_start;/* rows already done when it began */
+    double last_draw;
+    double epoch_seconds;/* the last full epoch's time, for the ETA */
+    FILE *log;
+    char *log_tmp;
+} run_state;
+
+static void format_time(double s, char *buf, size_t size)
+{
+    long t = s < 0 ? 0 : (long)(s + 0.5);
+    if (t >= 3600)
+        snprintf(buf, size, "%ld:%02ld:%02ld", t / 3600, t / 60 % 60, t % 60);
+    else
+        snprintf(buf, size, "%ld:%02ld", t / 60, t % 60);
+}
+
+static int on_batch(void *ctx, const soma_batch_report *r)
+{
+    run_state *st = ctx;
+    if (st->tty && !st->run->quiet) {
+        double t = now();
+        if (t - st->last_draw >= 0.1 || r->batch == r->n_batches) {
+            st->last_draw = t;
+            double el = t - st->epoch_start;
+            size_t done = r->rows_done - st->rows_at_start;
+            double rate = el > 0 ? (double)done / el : 0.0;
+            double left_rows = (double)(st->rows - r->rows_done) +
+                               (double)(st->epochs - r->epoch) * (double)st->rows;
+            char eta[32];
+            format_time(rate > 0 ? left_rows / rate : 0.0, eta, sizeof eta);
+            int width = 24, fill = (int)((double)width * (double)r->batch /
+                                         (double)r->n_batches);
+            char bar[32];
+            for (int i = 0; i < width; i++)
+                bar[i] = i < fill ? '#' : '.';
+            bar[width] = '\0';
+            printf("\repoch %d/%d [%s] %3d%%  %.0f samples/s  %s left  loss %.4f",
+                   r->epoch, st->epochs, bar,
+                   (int)(100.0 * (double)r->batch / (double)r->n_batches), rate,
+                   eta, r->running_loss);
+            if (r->running_accuracy >= 0)
+                printf("  acc %.4f", r->running_accuracy);
+            printf("\033[K");
+            fflush(stdout);
+        }
+    }
+    return interrupted;
+}
+
+static void log_value(FILE *f, double v)
+{
+    if (v >= 0)
+        fprintf(f, ",%.9g", v);
+    else
+        fputc(',', f);
+}
+
+static int on_epoch(void *ctx, const soma_epoch_report *r)
+{
+    run_state *st = ctx;
+    if (!st->run->quiet) {
+        if (st->tty)
+            printf("\r\033[K");
+        printf("epoch %d/%d  loss %.6f", r->epoch, r->epochs, r->train_loss);
+        if (r->train_accuracy >= 0)
+            printf("  accuracy %.4f", r->train_accuracy);
+        if (r->val_loss >= 0) {
+            printf("  val_loss %.6f", r->val_loss);
+            if (r->val_accuracy >= 0)
+                printf("  val_accuracy %.4f", r->val_accuracy);
+        }
+        printf("  lr %.4g  %.2f s%s\n", r->learning_rate, r->seconds,
+               r->best && st->run->early_stopping ? "  (best)" : "");
+        fflush(stdout);
+    }
+    if (st->log) {
+        fprintf(st->log, "%d", r->epoch);
+        log_value(st->log, r->train_loss);
+        log_value(st->log, r->train_accuracy);
+        log_value(st->log, r->val_loss);
+        log_value(st->log, r->val_accuracy);
+        fprintf(st->log, ",%.9g,%.6f\n", r->learning_rate, r->seconds);
+        fflush(st->log);
+    }
+    st->epoch_seconds = r->seconds;
+    st->epoch_start = now();
+    st->rows_at_start = 0;
+    return 0;
+}
+
+static const char LOG_HEADER[] =
+    "epoch,train_loss,train_accuracy,val_loss,val_accuracy,learning_rate,"
+    "seconds\n";
+
+/* Opens the log under a temporary name; on resume, carries over the rows of
+ * the epochs already done from an existing log. */
+static int log_open(run_state *st, const char *path, int keep_epochs)
+{
+    size_t len = strlen(path) + 32;
+    st->log_tmp = malloc(len);
+    if (!st->log_tmp)
+        return cli_error("out of memory");
+    snprintf(st->log_tmp, len, "%s.tmp.%ld", path, (long)getpid());
+    st->log = fopen(st->log_tmp, "w");
+    if (!st->log) {
+        int e = errno;
+        free(st->log_tmp);
+        st->log_tmp = NULL;
+        return cli_error("--log %s: cannot create: %s", path, strerror(e));
+    }
+    fputs(LOG_HEADER, st->log);
+    FILE *old = keep_epochs > 0 ? fopen(path, "r") : NULL;
+    if (old) {
+        char line[1024];
+        int first = 1;
+        while (fgets(line, sizeof line, old)) {
+            if (first) {
+                first = 0;
+                if (strcmp(line, LOG_HEADER) != 0)
+                    break;
+                continue;
+            }
+            int e = atoi(line);
+            if (e >= 1 && e <= keep_epochs)
+                fputs(line, st->log);
+        }
+        fclose(old);
+    }
+    fflush(st->log);
+    return 0;
+}
+
+/* Puts the log in place (whatever it holds: a partial log of an interrupted
+ * or failed run is still worth having). */
+static int log_close(run_state *st, const char *path)
+{
+    if (!st->log)
+        return 0;
+    int bad = ferror(st->log) != 0;
+    bad |= fclose(st->log) != 0;
+    st->log = NULL;
+    if (!bad && rename(st->log_tmp, path) != 0)
+        bad = 1;
+    if (bad) {
+        int e = errno;
+        remove(st->log_tmp);
+        cli_error("--log %s: cannot write: %s", path, strerror(e));
+    }
+    free(st->log_tmp);
+    st->log_tmp = NULL;
+    return bad;
+}
+
+int cli_run_training(soma_net *net, soma_train_config *cfg, const float *x,
+                     const float *y, size_t n, int y_cols, const cli_run *run)
+{
+    soma_error err;
+    run_state st;
+    memset(&st, 0, sizeof st);
+    st.run = run;
+    st.tty = isatty(STDOUT_FILENO);
+    st.epochs = cfg->epochs;
+    st.rows = n;
+    cfg->on_batch = on_batch;
+    cfg->on_epoch = on_epoch;
+    cfg->ctx = &st;
+
+    soma_trainer *t = soma_trainer_new(net, cfg, n, &err);
+    if (!t)
+        return cli_error("%s", err.message);
+    if (run->resume && soma_trainer_restore(t, run->resume, &err) != SOMA_OK) {
+        soma_trainer_free(t);
+        return cli_error("%s", err.message);
+    }
+    if (run->log && log_open(&st, run->log, soma_trainer_epochs_done(t))) {
+        soma_trainer_free(t);
+        return 1;
+    }
+    if (run->resume && !run->quiet)
+        printf("resuming from %s after %d of %d epochs\n", run->resume,
+               soma_trainer_epochs_done(t), cfg->epochs);
+
+    struct sigaction sa, old_sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_sigint;
+    sigemptyset(&sa.sa_mask);
+    sa.sa_flags = SA_RESETHAND; /* a second Ctrl-C ends soma at once */
+    interrupted = 0;
+    sigaction(SIGINT, &sa, &old_sa);
+
+    int rc = 0;
+    st.epoch_start = now();
+    while (!soma_trainer_finished(t)) {
+        int stopped = 0;
+        if (soma_trainer_epoch(t, x, y, n, y_cols, NULL, &stopped, &err) !=
+            SOMA_OK) {
+            if (st.tty && !run->quiet)
+                printf("\n");
+            rc = cli_error("%s: %s", run->data_name, err.message);
+            break;
+        }
+        if (interrupted) {
+            if (st.tty && !run->quiet)
+                printf("\n");
+            if (soma_trainer_save(t, run->interrupt_path, &err) != SOMA_OK) {
+                rc = cli_error("interrupted, and the checkpoint could not be "
+                               "written: %s", err.message);
+                break;
+            }
+            fprintf(stderr,
+                    "soma: interrupted after epoch %d, batch %s; checkpoint "
+                    "saved to %s\nresume with: %s --resume %s\n",
+                    soma_trainer_epochs_done(t) + (stopped ? 1 : 0),
+                    stopped ? "(part way)" : "(end)", run->interrupt_path,
+                    run->command, run->interrupt_path);
+            rc = 130;
+            break;
+        }
+        int done = soma_trainer_epochs_done(t);
+        if (run->checkpoint && run->checkpoint_every > 0 &&
+            done % run->checkpoint_every == 0 &&
+            soma_trainer_save(t, run->checkpoint, &err) != SOMA_OK) {
+            rc = cli_error("%s", err.message);
+            break;
+        }
+    }
+    sigaction(SIGINT, &old_sa, NULL);
+    if (rc == 0 && soma_trainer_finish(t, &err) != SOMA_OK)
+        rc = cli_error("%s", err.message);
+    if (run->log && log_close(&st, run->log) && rc == 0)
+        rc = 1;
+    soma_trainer_free(t);
+    return rc;
+}

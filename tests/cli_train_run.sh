@@ -1,0 +1,96 @@
+# soma train's run control: --log, validation and early stopping, schedules,
+# checkpoints and --resume, Ctrl-C, NaN, thread counts, and SIGKILL at
+# random moments while models and checkpoints are being written.
+. tests/shlib.sh
+IRIS=tests/data/iris.csv
+
+# ---- log, validation, early stopping, schedules ---------------------------
+expect_ok log_written "$SOMA" train $IRIS --target species --epochs 7 --val-split 0.2 \
+    --lr-schedule step --lr-step 3 --lr-gamma 0.5 --log "$TMP/log.csv" -o "$TMP/m.safetensors"
+check log_header sh -c "head -1 '$TMP/log.csv' | grep -qx 'epoch,train_loss,train_accuracy,val_loss,val_accuracy,learning_rate,seconds'"
+check log_rows sh -c "[ \$(wc -l <'$TMP/log.csv') -eq 8 ]"
+check log_step_schedule sh -c "awk -F, 'NR > 1 { print \$6 }' '$TMP/log.csv' | tr '\n' ' ' | grep -qx '0.01 0.01 0.01 0.005 0.005 0.005 0.0025 '"
+check log_val_filled awk -F, 'NR > 1 && ($4 == "" || $5 == "") { exit 1 }' "$TMP/log.csv"
+check plain_progress_lines sh -c "[ \$(grep -c '^epoch [0-9]*/7 ' '$TMP/out') -eq 7 ]"
+check no_log_temp_left sh -c "! ls '$TMP' | grep -q 'log.csv.tmp'"
+# regression log: accuracy fields empty
+awk 'BEGIN { print "a,y"; for (i = 0; i < 50; i++) printf "%d,%.3f\n", i, i * 0.5 + 1 }' >"$TMP/reg.csv"
+expect_ok log_regression "$SOMA" train "$TMP/reg.csv" --target y --epochs 3 --log "$TMP/rlog.csv" --quiet -o "$TMP/r.safetensors"
+check log_regression_no_accuracy awk -F, 'NR > 1 && $3 != "" { exit 1 }' "$TMP/rlog.csv"
+# early stopping: a learning rate too high to keep improving
+expect_ok early_stopping "$SOMA" train $IRIS --target species --epochs 500 --val-split 0.3 \
+    --early-stopping 3 --lr 0.5 --log "$TMP/es.csv" -o "$TMP/es.safetensors"
+rows=$(($(wc -l <"$TMP/es.csv") - 1))
+check "early_stopping_stopped_at_${rows}_of_500" test "$rows" -lt 500
+check early_stopping_marks_best grep -q '(best)' "$TMP/out"
+# the kept weights are the best epoch's: eval on the validation rows is
+# reproduced by the saved val.loss, and it is the log's minimum
+best=$(awk -F, 'NR > 1 && (min == "" || $4 < min) { min = $4 } END { printf "%.6f", min }' "$TMP/es.csv")
+"$SOMA" info "$TMP/es.safetensors" >"$TMP/info"
+saved=$(awk '$1 == "val.loss" { printf "%.6f", $2 }' "$TMP/info")
+check "early_stopping_keeps_best_${saved}_is_${best}" test "$saved" = "$best"
+expect_error early_stopping_needs_val 1 "needs validation data" "$SOMA" train $IRIS --target species --early-stopping 2 -o "$TMP/x.safetensors"
+expect_error bad_schedule 1 "unknown schedule 'warm'" "$SOMA" train $IRIS --target species --lr-schedule warm -o "$TMP/x.safetensors"
+# --val FILE
+awk 'NR == 1 || NR % 4 != 0' $IRIS >"$TMP/t.csv"
+awk 'NR == 1 || NR % 4 == 0' $IRIS >"$TMP/v.csv"
+expect_ok val_file "$SOMA" train "$TMP/t.csv" --target species --epochs 3 --val "$TMP/v.csv" -o "$TMP/vf.safetensors"
+check val_file_reported grep -q 'validation (37 rows)' "$TMP/out"
+expect_error val_and_split 2 "exclude each other" "$SOMA" train $IRIS --target species --val "$TMP/v.csv" --val-split 0.1 -o "$TMP/x.safetensors"
+
+# ---- NaN: a learning rate that blows up ------------------------------------
+awk 'BEGIN { print "a,b,y"; for (i = 0; i < 64; i++) printf "%d,%d,%d\n", i * 1000, -i * 3000, i * 77 }' >"$TMP/big.csv"
+expect_error nan_detected 1 "try a smaller learning rate" "$SOMA" train "$TMP/big.csv" --target y \
+    --output linear --optimizer gd --lr 1e6 --no-standardize --epochs 50 --quiet -o "$TMP/nan.safetensors"
+check nan_names_epoch_and_batch grep -q 'epoch [0-9]*, batch [0-9]*' "$TMP/err"
+check nan_no_model test ! -e "$TMP/nan.safetensors"
+
+# ---- same bits for 1, 2 and 3 threads ---------------------------------------
+awk 'BEGIN { srand(3); print "a,b,c,d,e,f,y"; for (i = 0; i < 2000; i++) {
+    a = rand(); b = rand(); c = rand(); d = rand(); e = rand(); f = rand();
+    printf "%.5f,%.5f,%.5f,%.5f,%.5f,%.5f,%d\n", a, b, c, d, e, f, (a + b * c > 0.6) + (d > e) } }' >"$TMP/syn.csv"
+for t in 1 2 3; do
+    "$SOMA" train "$TMP/syn.csv" --target y --layers 64,32 --epochs 3 --batch-size 50 \
+        --threads $t --quiet -o "$TMP/t$t.safetensors"
+done
+check threads_1_2_same_file cmp -s "$TMP/t1.safetensors" "$TMP/t2.safetensors"
+check threads_1_3_same_file cmp -s "$TMP/t1.safetensors" "$TMP/t3.safetensors"
+
+# ---- checkpoints and resume ---------------------------------------------------
+run_args="$TMP/syn.csv --target y --layers 64,32 --epochs 6 --batch-size 16 --val-split 0.1 --early-stopping 4 --lr-schedule cosine"
+"$SOMA" train $run_args --quiet -o "$TMP/full.safetensors"
+expect_ok checkpoint_every "$SOMA" train $run_args --epochs 3 --quiet --checkpoint "$TMP/ck.safetensors" --checkpoint-every 1 -o "$TMP/part.safetensors"
+expect_ok checkpoint_is_a_model "$SOMA" info "$TMP/ck.safetensors"
+# a checkpoint after 3 of 6 epochs: train the 3-epoch run's checkpoint on?
+# No: that run's settings say 3 epochs. Make a 6-epoch run stop after 3.
+"$SOMA" train $run_args --quiet --checkpoint "$TMP/ck6.safetensors" --checkpoint-every 3 -o "$TMP/full2.safetensors"
+check checkpointing_does_not_change_result cmp -s "$TMP/full.safetensors" "$TMP/full2.safetensors"
+
+# ---- Ctrl-C: finish the batch, checkpoint, exit 130; resume gives the same bytes
+awk 'BEGIN { srand(5); print "a,b,c,d,y"; for (i = 0; i < 10000; i++) {
+    a = rand(); b = rand(); c = rand(); d = rand();
+    printf "%.4f,%.4f,%.4f,%.4f,%d\n", a, b, c, d, (a * b > c * d) } }' >"$TMP/long.csv"
+long_args="$TMP/long.csv --target y --layers 32 --epochs 100 --batch-size 8"
+"$SOMA" train $long_args --quiet -o "$TMP/long_full.safetensors"
+"$SOMA" train $long_args --log "$TMP/long.csv.log" -o "$TMP/long.safetensors" >"$TMP/sig.out" 2>"$TMP/sig.err" &
+pid=$!
+# interrupt once a few epochs are done (the log is renamed into place only
+# at the end, so watch its temporary file)
+for i in $(seq 1 200); do
+    n=$(cat "$TMP"/long.csv.log.tmp.* 2>/dev/null | wc -l)
+    [ "$n" -ge 4 ] && break
+    sleep 0.05
+done
+kill -INT $pid
+wait $pid
+rc=$?
+check "sigint_exit_130_got_$rc" test "$rc" -eq 130
+check sigint_checkpoint_written test -e "$TMP/long.safetensors.checkpoint"
+check sigint_prints_resume grep -q "resume with: soma train .* --resume $TMP/long.safetensors.checkpoint" "$TMP/sig.err"
+check sigint_no_model test ! -e "$TMP/long.safetensors"
+expect_ok resume_runs "$SOMA" train "$TMP/long.csv" --target y -o "$TMP/long.safetensors" --resume "$TMP/long.safetensors.checkpoint"
+check resume_says_where grep -q 'resuming from' "$TMP/out"
+check resume_same_bytes_as_uninterrupted cmp -s "$TMP/long_full.safetensors" "$TMP/long.safetensors"
+expect_error resume_not_checkpoint 1 "not a checkpoint" "$SOMA" train "$TMP/long.csv" --target y -o "$TMP/x.safetensors" --resume "$TMP/long_full.safetensors"
+head -1000 "$TMP/long.csv" >"$TMP/short.csv"
+expect_error resume_other_data 1 "rows of data" "$SOMA" train "$TMP/short.csv" --target y -o "$TMP/x.safetensors" --resume "$TMP/long.safetensors.checkpoint"
