@@ -121,8 +121,9 @@ double bench_fma_peak(int threads, int avx512, int reps)
     pthread_t tid[64];
     peak_arg args[64];
     double best = 0.0;
-    /* about 0.1 s per repetition at 60 GFLOP/s per core */
-    long iters = 30L * 1000 * 1000 / (avx512 ? 2 : 1);
+    /* about 20 ms per repetition at the peak of a Zen 5 core; the best
+     * repetition is the one the rest of the machine disturbed least */
+    long iters = 10L * 1000 * 1000 / (avx512 ? 2 : 1);
     for (int r = 0; r < reps; r++) {
         double t0 = bench_now();
         for (int t = 0; t < threads; t++) {

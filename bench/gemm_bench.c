@@ -81,11 +81,11 @@ int main(int argc, char **argv)
     printf("info soma_kernel=%s openblas_core=%s openblas_threads=%d\n", kname,
            openblas_get_corename(), openblas_get_num_threads());
 
-    double peak2 = bench_fma_peak(threads, 0, 5);
+    double peak2 = bench_fma_peak(threads, 0, 25);
     printf("peak threads=%d isa=avx2 gflops=%.1f\n", threads, peak2);
     if (bench_has_avx512())
         printf("peak threads=%d isa=avx512 gflops=%.1f\n", threads,
-               bench_fma_peak(threads, 1, 5));
+               bench_fma_peak(threads, 1, 25));
 
     static const shape shapes[] = {
         {64, 128, 784, 0, 0, "(64,128,784)"},

@@ -24,7 +24,9 @@ TRAIN_SET_MB = 60000 * 784 * 4 / 1e6  # float32 size of the training images
 
 
 def parse(path):
-    rows = []
+    """One dict per line; an epoch line inherits threads, layers and batch
+    from the config line of its run, which comes just before it."""
+    rows, config = [], {}
     with open(path) as f:
         for line in f:
             toks = shlex.split(line)
@@ -37,6 +39,12 @@ def parse(path):
                     rec[k] = v
                 elif rec["kind"] is None:
                     rec["kind"] = tok
+            if rec["kind"] == "config":
+                config = rec
+            elif rec["kind"] == "epoch":
+                for k in ("threads", "layers", "batch"):
+                    if k not in rec and k in config:
+                        rec[k] = config[k]
             rows.append(rec)
     return rows
 
@@ -208,9 +216,42 @@ def main():
     for t in ("1", "2"):
         a, b = acc("soma", t, "acc_last"), acc("torch", t, "acc_last")
         d = abs(a - b) * 100 if a is not None and b is not None else None
-        w(f"| accuracy after {eps} epochs within 1 point of PyTorch ({t} thread(s)) | "
-          f"soma {fmt(a, '.4f')}, PyTorch {fmt(b, '.4f')}: {fmt(d, '.2f')} points | "
-          f"{verdict(d is not None and d <= 1.0)} |")
+        w(f"| accuracy after {eps} epochs within 1 point of PyTorch ({t} thread(s), "
+          f"seed 1) | soma {fmt(a, '.4f')}, PyTorch {fmt(b, '.4f')}: "
+          f"{fmt(d, '.2f')} points | {verdict(d is not None and d <= 1.0)} |")
+    # the same over every seed run: seed 1 from repetition 1 at 1 thread
+    per_seed = {"soma": {}, "torch": {}}
+    for r in rows:
+        if r["kind"] != "summary" or r.get("lib") not in per_seed:
+            continue
+        if r["phase"] == "seeds":
+            per_seed[r["lib"]][r["seed"]] = num(r["acc_last"])
+        elif r["phase"] == "main" and r.get("rep") == "1" and r["threads"] == "1":
+            per_seed[r["lib"]]["1"] = num(r["acc_last"])
+    if len(per_seed["soma"]) > 1 and len(per_seed["torch"]) > 1:
+        ms = statistics.mean(per_seed["soma"].values())
+        mt = statistics.mean(per_seed["torch"].values())
+        d = abs(ms - mt) * 100
+        w(f"| the same, mean over seeds {','.join(sorted(per_seed['soma']))} | "
+          f"soma {ms:.4f} ({', '.join(f'{v:.4f}' for _, v in sorted(per_seed['soma'].items()))}), "
+          f"PyTorch {mt:.4f} ({', '.join(f'{v:.4f}' for _, v in sorted(per_seed['torch'].items()))}): "
+          f"{d:.2f} points | {verdict(d <= 1.0)} |")
+    w("")
+
+    w("### Learning curves: test accuracy after each epoch (repetition 1)\n")
+    w("soma gives the same bits at every thread count; PyTorch's sums depend "
+      "on OpenBLAS's thread count, so its two curves may part slightly.\n")
+    curves = {}
+    for r in main_runs:
+        if r["kind"] == "epoch" and r.get("rep") == "1":
+            curves.setdefault((r["lib"], r["threads"]), {})[r["n"]] = num(r["test_acc"])
+    n_ep = sorted({n for c in curves.values() for n in c}, key=int)
+    w("| epoch | " + " | ".join(f"{'PyTorch' if l == 'torch' else l} {t}"
+                                for l, t in cols) + " |")
+    w("|---|" + "---|" * len(cols))
+    for n in n_ep:
+        w(f"| {n} | " + " | ".join(fmt(curves.get(c, {}).get(n), '.4f')
+                                   for c in cols) + " |")
     w("")
 
     w("### Every run (median epoch seconds; load average at its start)\n")

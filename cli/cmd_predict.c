@@ -3,6 +3,7 @@
  * on IDX images.
  */
 #include "cli.h"
+#include "svg.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -121,9 +122,11 @@ done:
 
 int cmd_eval(int argc, char **argv)
 {
-    const char *target = NULL, *labels = NULL;
+    const char *target = NULL, *labels = NULL, *confusion_svg = NULL;
     int threads = 0;
     const cli_opt opts[] = {
+        {"confusion-svg", 0, OPT_STRING, &confusion_svg, 0, 0, "FILE.svg",
+         "also draw the confusion matrix as an SVG heat map"},
         {"target", 't', OPT_STRING, &target, 0, 0, "COL",
          "CSV: target column (default: the one the model was trained on)"},
         {"labels", 0, OPT_STRING, &labels, 0, 0, "FILE",
@@ -219,6 +222,27 @@ int cmd_eval(int argc, char **argv)
                     printf(" %*zu", w, conf[(size_t)i * (size_t)m + (size_t)j]);
                 printf("\n");
             }
+        }
+    }
+    if (confusion_svg) {
+        if (acc < 0.0) {
+            cli_error("--confusion-svg: %s is a regression model; it has no "
+                      "confusion matrix", pos[0]);
+            goto done;
+        }
+        const char **lab = malloc((size_t)m * sizeof *lab);
+        if (!lab) {
+            cli_error("out of memory");
+            goto done;
+        }
+        for (int i = 0; i < m; i++)
+            lab[i] = nc == m ? soma_net_class(net, i) : NULL;
+        char smsg[512];
+        int bad = svg_confusion(confusion_svg, m, lab, conf, smsg, sizeof smsg);
+        free(lab);
+        if (bad) {
+            cli_error("%s", smsg);
+            goto done;
         }
     }
     rc = 0;

@@ -70,6 +70,9 @@ _soma()
     --init)
         COMPREPLY=($(compgen -W "uniform glorot he" -- "$cur"))
         return 0 ;;
+    --lr-schedule)
+        COMPREPLY=($(compgen -W "constant step cosine" -- "$cur"))
+        return 0 ;;
     --layers)
         COMPREPLY=($(compgen -W "none 32 16,8 64,32" -- "$cur"))
         return 0 ;;
@@ -84,8 +87,8 @@ _soma()
             COMPREPLY=($(compgen -W "$(head -n 1 "$f" | tr -d '\r"' | tr ',' '\n')" -- "$cur"))
         fi
         return 0 ;;
-    -o|--output-file|--labels|--init-from|--log|--val|--checkpoint|--resume|\
-    --confusion-svg)
+    -o|--output-file|--labels|--init-from|--log|--val|--val-labels|--checkpoint|\
+    --resume|--confusion-svg)
         _soma_files "$cur"
         return 0 ;;
     esac

@@ -456,8 +456,9 @@ soma_status soma_dataset_split(const soma_dataset *ds, double fraction,
                                soma_dataset **val, soma_error *err);
 
 typedef enum soma_target_kind {
-    SOMA_TARGET_AUTO = 0,   /* text labels, or integers with few distinct
-                               values (<= 32): classes; other numbers: value */
+    SOMA_TARGET_AUTO = 0,   /* text labels, or whole numbers of at most 2^24
+                               with few distinct values (<= 32): classes;
+                               other numbers: values                        */
     SOMA_TARGET_CLASSES,    /* every distinct value is a class              */
     SOMA_TARGET_VALUE       /* the number itself (regression, or 0/1 for one
                                sigmoid output); must be numeric             */

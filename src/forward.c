@@ -7,8 +7,11 @@
 #include <string.h>
 
 /* Rows per chunk in predict and evaluate: big enough for the matrix kernel
- * to stream, small enough that the workspace stays in cache. */
+ * to stream, small enough that the workspace stays in cache; fewer for very
+ * wide nets, so the workspace stays near 2^20 floats per buffer (or one
+ * row), never a multiple of the model's size. */
 #define CHUNK 256
+#define CHUNK_FLOATS ((size_t)1 << 20)
 
 void soma_forward(const soma_exec *e, const soma_net *net, const float *in,
                   size_t n, float *const *acts, float *logits)
@@ -36,9 +39,10 @@ void soma_forward(const soma_exec *e, const soma_net *net, const float *in,
     }
 }
 
-/* Makes sure the net's predict workspace holds three [CHUNK, max_units]
- * buffers and threads as many as net->threads asks for. */
-static soma_status reserve_workspace(soma_net *net, soma_error *err)
+/* Makes sure the net's predict workspace holds three [rows, max_units]
+ * buffers with rows enough for a chunk of n rows, and threads as many as
+ * net->threads asks for. */
+static soma_status reserve_workspace(soma_net *net, size_t n, soma_error *err)
 {
     int want = net->threads <= 0 ? soma_cpu_count() : net->threads;
     if (net->exec && net->exec->threads != want) {
@@ -57,16 +61,22 @@ static soma_status reserve_workspace(soma_net *net, soma_error *err)
         }
         net->exec = e;
     }
-    if (net->ws)
+    size_t rows = CHUNK_FLOATS / (size_t)net->max_units;
+    rows = rows < 1 ? 1 : rows > CHUNK ? CHUNK : rows;
+    if (n < rows)
+        rows = n < 1 ? 1 : n;
+    if (net->ws && net->ws_rows >= rows)
         return SOMA_OK;
     size_t per;
-    if (!soma_size_mul(CHUNK, (size_t)net->max_units, &per))
+    if (!soma_size_mul(rows, (size_t)net->max_units, &per))
         return soma_fail(err, SOMA_ERR_NOMEM, "network too wide");
-    net->ws = soma_alloc_array(per, 3 * sizeof(float));
-    if (!net->ws)
+    float *ws = soma_alloc_array(per, 3 * sizeof(float));
+    if (!ws)
         return soma_fail(err, SOMA_ERR_NOMEM,
                          "out of memory for the predict workspace");
-    net->ws_rows = CHUNK;
+    soma_free(net->ws);
+    net->ws = ws;
+    net->ws_rows = rows;
     return SOMA_OK;
 }
 
@@ -107,12 +117,13 @@ soma_status soma_predict(soma_net *net, const float *x, size_t n, float *out,
                                             "an output buffer");
     soma_status s = check_inputs(net, x, n, err);
     if (s == SOMA_OK)
-        s = reserve_workspace(net, err);
+        s = reserve_workspace(net, n, err);
     if (s != SOMA_OK)
         return s;
     size_t d = (size_t)net->n_inputs, k = (size_t)soma_net_n_outputs(net);
-    for (size_t r = 0; r < n; r += CHUNK) {
-        size_t m = n - r < CHUNK ? n - r : CHUNK;
+    size_t chunk = net->ws_rows;
+    for (size_t r = 0; r < n; r += chunk) {
+        size_t m = n - r < chunk ? n - r : chunk;
         float *logits;
         const float *o = run_chunk(net, x + r * d, m, 0, &logits);
         memcpy(out + r * k, o, m * k * sizeof(float));
@@ -132,7 +143,7 @@ soma_status soma_evaluate(soma_net *net, const float *x, const float *y,
     if (s == SOMA_OK)
         s = check_inputs(net, x, n, err);
     if (s == SOMA_OK)
-        s = reserve_workspace(net, err);
+        s = reserve_workspace(net, n, err);
     if (s != SOMA_OK)
         return s;
     int classify = net->loss == SOMA_LOSS_CE || net->loss == SOMA_LOSS_BCE;
@@ -143,8 +154,9 @@ soma_status soma_evaluate(soma_net *net, const float *x, const float *y,
         memset(confusion, 0, (size_t)nc * (size_t)nc * sizeof *confusion);
     double total = 0.0;
     size_t correct = 0, d = (size_t)net->n_inputs;
-    for (size_t r = 0; r < n; r += CHUNK) {
-        size_t m = n - r < CHUNK ? n - r : CHUNK;
+    size_t chunk = net->ws_rows;
+    for (size_t r = 0; r < n; r += chunk) {
+        size_t m = n - r < chunk ? n - r : chunk;
         float *z;
         const float *o = run_chunk(net, x + r * d, m, 1, &z);
         const float *yc = y + r * (size_t)y_cols;

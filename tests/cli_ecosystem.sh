@@ -65,6 +65,7 @@ offers "sigmoid tanh relu leaky_relu linear" "$SOMA" train --activation ""
 offers "sigmoid softmax linear" "$SOMA" train --output ""
 offers "sse mse bce ce" "$SOMA" train tests/data/iris.csv --loss ""
 offers "gd sgd adam" "$SOMA" train --optimizer ""
+offers "constant step cosine" "$SOMA" train --lr-schedule ""
 offers "uniform glorot he" "$SOMA" train --init = ""
 offers "sepal_length sepal_width petal_length petal_width species" \
     "$SOMA" train tests/data/iris.csv --target ""

@@ -166,3 +166,13 @@ if [ -x "$BUILD/tests/test_svg" ]; then
 else
     fail confusion_samples "$BUILD/tests/test_svg not built (make tests)"
 fi
+
+# ---- soma eval --confusion-svg ----------------------------------------------
+"$SOMA" train tests/data/iris.csv --target species --epochs 20 --quiet -o "$TMP/iris_cm.safetensors"
+expect_ok eval_confusion_svg "$SOMA" eval "$TMP/iris_cm.safetensors" tests/data/iris.csv --confusion-svg "$TMP/cm.svg"
+check eval_confusion_svg_cells sh -c "[ \$(grep -o 'class=\"cell\"' '$TMP/cm.svg' | wc -l) -eq 9 ]"
+check eval_confusion_svg_well_formed "${PYTHON:-/usr/bin/python3}" -c "import xml.etree.ElementTree as E, sys; r = E.parse(sys.argv[1]).getroot(); sys.exit(0 if r.tag.endswith('svg') else 1)" "$TMP/cm.svg"
+check eval_confusion_svg_labels grep -q 'versicolor' "$TMP/cm.svg"
+awk 'BEGIN { print "a,y"; for (i = 0; i < 40; i++) printf "%d,%.2f\n", i, i * 0.3 }' >"$TMP/reg.csv"
+"$SOMA" train "$TMP/reg.csv" --target y --epochs 2 --quiet -o "$TMP/reg.safetensors"
+expect_error eval_confusion_svg_regression 1 "regression model" "$SOMA" eval "$TMP/reg.safetensors" "$TMP/reg.csv" --confusion-svg "$TMP/r.svg"

@@ -479,7 +479,12 @@ static void test_target_kinds(void)
     /* an AUTO value that does not fit a float is an error once it is a value */
     CHECK_ERR(parse("x,y\n1,0.5\n2,1e300\n", &o, &ds, &e), SOMA_ERR_DATA,
               "t.csv: line 3, column 'y': '1e300' is out of the float range", &e);
-    /* ... but fine as a class */
+    /* a whole number beyond 2^24 is a measurement, not a class label, so
+     * even next to 0 it makes the column a value */
+    CHECK_ERR(parse("x,y\n1,0\n2,1e300\n", &o, &ds, &e), SOMA_ERR_DATA,
+              "'1e300' is out of the float range", &e);
+    /* ... but fine as a class when classes are asked for */
+    o.target_kind = SOMA_TARGET_CLASSES;
     CHECK(parse("x,y\n1,0\n2,1e300\n", &o, &ds, &e) == SOMA_OK);
     if (ds) {
         CHECK(ds->n_classes == 2 && ds->y[1] == 1.0f);

@@ -31,8 +31,8 @@
 /* Bounds the label table, and so the memory one hostile target column can
  * claim; also the most classes a data set may have. */
 #define CSV_MAX_CLASSES 65536
-/* SOMA_TARGET_AUTO: integer targets with at most this many distinct values
- * are classes. */
+/* SOMA_TARGET_AUTO: whole-number targets (of magnitude at most 2^24) with at
+ * most this many distinct values are classes. */
 #define CSV_AUTO_MAX_CLASSES 32
 /* Bytes of a bad field shown in a message. */
 #define CSV_SHOW_MAX 40
@@ -399,11 +399,17 @@ static int fast_decimal(const char *s, size_t len, double *v)
 #endif
 }
 
+/* Doubles at or beyond this round to infinity as floats: FLT_MAX plus half
+ * its ulp (2^104), a tie that rounds to the even infinity. Anything below
+ * rounds to a finite float, so "3.40282347e+38" (FLT_MAX printed to 9
+ * digits, a little above it) is a float. */
+#define FLOAT_LIMIT ((double)FLT_MAX + 0x1p103)
+
 /* Like parse_number, but the value must also fit in a float. */
 static int parse_float(const char *s, double *v)
 {
     int r = parse_number(s, v);
-    if (r == NUM_OK && fabs(*v) > (double)FLT_MAX)
+    if (r == NUM_OK && fabs(*v) >= FLOAT_LIMIT)
         return NUM_RANGE;
     return r;
 }
@@ -808,6 +814,14 @@ static soma_status grow_rows(csv_state *s)
     if (s->rows_cap > SIZE_MAX / 4)
         return no_memory(&s->p);
     cap = s->rows_cap ? s->rows_cap * 2 : 256;
+    /* Never more rows than the rest of the input can hold: every row takes
+     * at least one byte per column (its separators and line end), so a
+     * wide header cannot make a short file claim memory for rows that are
+     * not there. */
+    size_t n_cols = s->n_cols ? s->n_cols : 1;
+    size_t possible = s->rows_cap + 1 + (s->p.size - s->p.pos) / n_cols;
+    if (cap > possible)
+        cap = possible;
     if (!soma_size_mul(cap, (size_t)s->nf, &nx))
         return no_memory(&s->p);
     /* each array is at least rows_cap long whichever of these fails */
@@ -1005,7 +1019,7 @@ static soma_status labels_to_values(csv_state *s)
         if (s->ids[i] == CSV_NO_LABEL)
             continue;
         l = &s->labels.items[s->ids[i]];
-        if (fabs(l->value) > (double)FLT_MAX)
+        if (fabs(l->value) >= FLOAT_LIMIT)
             return bad_number(s, ds->line[i], s->target, s->labels.pool + l->off,
                               l->len, NUM_RANGE);
         ds->y[i] = (float)l->value;
@@ -1043,7 +1057,10 @@ static soma_status finish_labels(csv_state *s)
     for (i = 0; i < t->n; i++) {
         if (i == 0 || !numeric || keys[i].value != keys[i - 1].value) {
             keys[k++] = keys[i]; /* k <= i: keys[i] is not needed again */
-            if (numeric && keys[i].value != floor(keys[i].value))
+            /* class labels are small whole numbers: 3e38 is whole but a
+             * measurement, not a label */
+            if (numeric && (keys[i].value != floor(keys[i].value) ||
+                            fabs(keys[i].value) > 16777216.0))
                 integers = 0;
         }
         rank[keys[i].id] = (uint32_t)(k - 1);

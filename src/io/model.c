@@ -9,6 +9,8 @@
 #include "io/safetensors.h"
 
 #include <jansson.h>
+
+#include "io/json_write.h"
 #include <limits.h>
 #include <stdlib.h>
 #include <string.h>
@@ -33,47 +35,35 @@ static const char *clip(const char *s, char buf[72])
 
 /* ---- saving ------------------------------------------------------------- */
 
-/* A compact JSON text as a soma-allocated string, or NULL (out of memory).
- * Takes over the reference to j. */
-static char *dump_json(json_t *j)
-{
-    char *text = j ? json_dumps(j, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;
-    json_decref(j);
-    if (!text)
-        return NULL;
-    char *copy = soma_strdup(text);
-    free(text);
-    return copy;
-}
-
 static char *layers_json(const soma_net *net)
 {
-    json_t *a = json_array();
-    for (int i = 0; a && i < net->n_layers; i++) {
+    soma_jw w;
+    soma_jw_init(&w);
+    soma_jw_raw(&w, "[");
+    for (int i = 0; i < net->n_layers; i++) {
         const soma_layer_spec *l = &net->layers[i];
-        json_t *o = json_object();
-        /* the _new calls take over the reference even when they fail */
-        if (json_array_append_new(a, o) ||
-            json_object_set_new(o, "units", json_integer(l->units)) ||
-            json_object_set_new(o, "activation",
-                                json_string(soma_activation_name(l->activation))) ||
-            json_object_set_new(o, "bias", json_boolean(l->bias))) {
-            json_decref(a);
-            return NULL;
-        }
+        soma_jw_raw(&w, i ? ",{\"units\":" : "{\"units\":");
+        soma_jw_u64(&w, (uint64_t)l->units);
+        soma_jw_raw(&w, ",\"activation\":");
+        soma_jw_string(&w, soma_activation_name(l->activation));
+        soma_jw_raw(&w, l->bias ? ",\"bias\":true}" : ",\"bias\":false}");
     }
-    return dump_json(a);
+    soma_jw_raw(&w, "]");
+    return soma_jw_finish(&w, NULL);
 }
 
 static char *strings_json(char *const *s, int n)
 {
-    json_t *a = json_array();
-    for (int i = 0; a && i < n; i++)
-        if (json_array_append_new(a, json_string(s[i]))) {
-            json_decref(a);
-            return NULL;
-        }
-    return dump_json(a);
+    soma_jw w;
+    soma_jw_init(&w);
+    soma_jw_raw(&w, "[");
+    for (int i = 0; i < n; i++) {
+        if (i)
+            soma_jw_raw(&w, ",");
+        soma_jw_string(&w, s[i]);
+    }
+    soma_jw_raw(&w, "]");
+    return soma_jw_finish(&w, NULL);
 }
 
 static int all_utf8(char *const *s, int n)

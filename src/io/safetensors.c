@@ -7,16 +7,19 @@
  *   bytes 8..8+N    the JSON header (UTF-8), padded with spaces
  *   bytes 8+N..     the data buffer, exactly covered by the tensors
  *
- * JSON is parsed and printed by jansson, which allocates with malloc: soma
- * does not call json_set_alloc_funcs, because that setting is global to the
- * process and would change the allocator of a host program using jansson
- * itself. jansson's own out-of-memory failures still become SOMA_ERR_NOMEM.
+ * JSON is parsed by jansson, which allocates with malloc: soma does not
+ * call json_set_alloc_funcs, because that setting is global to the process
+ * and would change the allocator of a host program using jansson itself.
+ * jansson's own out-of-memory failures still become SOMA_ERR_NOMEM. JSON is
+ * written by the small builder in json_write.c (see there for why).
  */
 #include "io/safetensors.h"
 
 #include <errno.h>
 #include <fcntl.h>
 #include <jansson.h>
+
+#include "io/json_write.h"
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -557,23 +560,33 @@ done:
 
 /* ---- writing ------------------------------------------------------------ */
 
-/* Builds the JSON header, padded with spaces so that 8 + its length is a
- * multiple of 8. *out is malloc'ed by jansson: free with free(). */
+/* Whether names[0..n) already holds name (the lists are short: a model's
+ * metadata and tensors). */
+static int seen(const char *const *names, size_t n, const char *name)
+{
+    for (size_t i = 0; i < n; i++)
+        if (strcmp(names[i], name) == 0)
+            return 1;
+    return 0;
+}
+
+/* Builds the JSON header; *out_n is its length padded so that 8 + it is a
+ * multiple of 8. *out is soma_alloc'ed: free with soma_free. */
 static soma_status build_header(const soma_st_entry *tensors, size_t nt,
                                 const soma_st_pair *meta, size_t nm,
                                 char **out, size_t *out_len, size_t *out_n,
                                 soma_error *err)
 {
     char cb[72];
+    soma_jw w;
+    soma_jw_init(&w);
+    const char **names = soma_alloc_array(nm + nt + 1, sizeof *names);
+    if (!names)
+        return soma_fail(err, SOMA_ERR_NOMEM, "out of memory building the header");
     soma_status s = SOMA_OK;
-    json_t *root = json_object();
-    json_t *m = NULL;
-    if (!root)
-        goto nomem;
+    soma_jw_raw(&w, "{");
     if (nm > 0) {
-        m = json_object();
-        if (!m)
-            goto nomem;
+        soma_jw_raw(&w, "\"__metadata__\":{");
         for (size_t i = 0; i < nm; i++) {
             const char *k = meta[i].key, *v = meta[i].value;
             if (!k || !v || !soma_st_utf8_valid(k) || !soma_st_utf8_valid(v)) {
@@ -581,30 +594,33 @@ static soma_status build_header(const soma_st_entry *tensors, size_t nt,
                               "metadata entry %zu is missing or not UTF-8", i);
                 goto fail;
             }
-            if (json_object_get(m, k)) {
+            if (seen(names, i, k)) {
                 s = soma_fail(err, SOMA_ERR_ARG, "duplicate metadata key '%s'",
                               clip(k, cb));
                 goto fail;
             }
-            if (json_object_set_new(m, k, json_string(v)))
-                goto nomem;
+            names[i] = k;
+            if (i)
+                soma_jw_raw(&w, ",");
+            soma_jw_string(&w, k);
+            soma_jw_raw(&w, ":");
+            soma_jw_string(&w, v);
         }
-        int r = json_object_set_new(root, "__metadata__", m);
-        m = NULL;
-        if (r)
-            goto nomem;
+        soma_jw_raw(&w, "}");
     }
     size_t offset = 0;
+    const char **tnames = names + nm;
     for (size_t i = 0; i < nt; i++) {
         const soma_st_entry *t = &tensors[i];
         if (!t->name || !soma_st_utf8_valid(t->name) ||
-            strcmp(t->name, "__metadata__") == 0 || json_object_get(root, t->name)) {
+            strcmp(t->name, "__metadata__") == 0 || seen(tnames, i, t->name)) {
             s = soma_fail(err, SOMA_ERR_ARG,
                           "tensor %zu: name is missing, not UTF-8, reserved "
                           "or a duplicate",
                           i);
             goto fail;
         }
+        tnames[i] = t->name;
         if (t->ndim < 0 || t->ndim > SOMA_ST_WRITE_MAX_DIMS) {
             s = soma_fail(err, SOMA_ERR_ARG,
                           "tensor '%s': %d dimensions, at most %d",
@@ -624,41 +640,35 @@ static soma_status build_header(const soma_st_entry *tensors, size_t nt,
                           clip(t->name, cb));
             goto fail;
         }
-        /* json_object_set_new and json_array_append_new take over the
-         * reference even when they fail, so everything built so far hangs
-         * off root and one json_decref(root) frees it on any path. */
-        json_t *e = json_object();
-        if (json_object_set_new(root, t->name, e))
-            goto nomem;
-        json_t *shape = json_array();
-        if (json_object_set_new(e, "dtype", json_string("F32")) ||
-            json_object_set_new(e, "shape", shape))
-            goto nomem;
-        for (int d = 0; d < t->ndim; d++)
-            if (json_array_append_new(shape,
-                                      json_integer((json_int_t)t->shape[d])))
-                goto nomem;
-        json_t *offs = json_array();
-        if (json_object_set_new(e, "data_offsets", offs) ||
-            json_array_append_new(offs, json_integer((json_int_t)offset)) ||
-            json_array_append_new(offs, json_integer((json_int_t)end)))
-            goto nomem;
+        if (nm > 0 || i > 0)
+            soma_jw_raw(&w, ",");
+        soma_jw_string(&w, t->name);
+        soma_jw_raw(&w, ":{\"dtype\":\"F32\",\"shape\":[");
+        for (int d = 0; d < t->ndim; d++) {
+            if (d)
+                soma_jw_raw(&w, ",");
+            soma_jw_u64(&w, (uint64_t)t->shape[d]);
+        }
+        soma_jw_raw(&w, "],\"data_offsets\":[");
+        soma_jw_u64(&w, (uint64_t)offset);
+        soma_jw_raw(&w, ",");
+        soma_jw_u64(&w, (uint64_t)end);
+        soma_jw_raw(&w, "]}");
         offset = end;
     }
-    char *text = json_dumps(root, JSON_COMPACT | JSON_PRESERVE_ORDER);
+    soma_jw_raw(&w, "}");
+    soma_free(names);
+    size_t len;
+    char *text = soma_jw_finish(&w, &len);
     if (!text)
-        goto nomem;
-    size_t len = strlen(text);
+        return soma_fail(err, SOMA_ERR_NOMEM, "out of memory building the header");
     *out = text;
     *out_len = len;
     *out_n = (len + 7) & ~(size_t)7;
-    json_decref(root);
     return SOMA_OK;
-nomem:
-    s = soma_fail(err, SOMA_ERR_NOMEM, "out of memory building the header");
 fail:
-    json_decref(m);
-    json_decref(root);
+    soma_free(names);
+    soma_free(soma_jw_finish(&w, NULL));
     return s;
 }
 
@@ -741,7 +751,7 @@ soma_status soma_st_write(const char *path, const soma_st_entry *tensors,
     size_t tmp_size = strlen(path) + 48;
     char *tmp = soma_alloc(tmp_size);
     if (!tmp) {
-        free(header);
+        soma_free(header);
         return soma_fail(err, SOMA_ERR_NOMEM, "out of memory saving %s", path);
     }
     int fd = -1;
@@ -785,6 +795,6 @@ soma_status soma_st_write(const char *path, const soma_st_entry *tensors,
     sync_dir(path, tmp);
 out:
     soma_free(tmp);
-    free(header);
+    soma_free(header);
     return s;
 }

@@ -10,6 +10,9 @@
  * it does with the values: the checks after parsing, reading the files,
  * training, saving, printing.
  *
+ * Beyond the sanitizers' checks: the exit status is 0, 1 or 2, and no
+ * thread is left running (--threads starts a pool that must be joined).
+ *
  * The commands run in a private scratch folder holding small fixture files
  * with one-letter names, so the fuzzer can name them:
  *   d  a CSV with three classes (features a, b, c; target y)
@@ -186,6 +189,21 @@ static void restore(void)
     }
 }
 
+/* The number of threads in this process (the pool must join its workers). */
+static int thread_count(void)
+{
+    FILE *f = fopen("/proc/self/status", "r");
+    char line[128];
+    int n = -1;
+    if (!f)
+        return -1;
+    while (fgets(line, sizeof line, f))
+        if (sscanf(line, "Threads: %d", &n) == 1)
+            break;
+    fclose(f);
+    return n;
+}
+
 /* The cost bounds of the header comment; 1 when the input may run. */
 static int cheap(char **args, int n)
 {
@@ -266,9 +284,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         free(text);
         return -1;
     }
+    static int threads = -1;
+    if (threads < 0)
+        threads = thread_count();
     FUZZ_ASSERT(fchdir(scratch_fd) == 0);
     int rc = soma(n, (const char *const *)args);
     FUZZ_ASSERT(rc == 0 || rc == 1 || rc == 2);
+    FUZZ_ASSERT(thread_count() == threads);
     fflush(stdout);
     restore();
     FUZZ_ASSERT(fchdir(home_fd) == 0);

@@ -210,5 +210,15 @@ cli_seed("demo", "demo", "--iterations", "10", "--seed", "3")
 cli_seed("help", "train", "--help")
 cli_seed("usage-errors", "train", "d", "--epochs", "x", "--", "-o")
 cli_seed("top-level", "--version")
+cli_seed("train-run-control", "train", "d", "--target", "y", "-o", "out", "--val", "d",
+         "--early-stopping", "1", "--lr-schedule", "cosine", "--log", "lg",
+         "--checkpoint", "ck", "--checkpoint-every", "1", "--epochs", "3", "--threads", "2")
+cli_seed("train-resume", "train", "d", "--target", "y", "-o", "out", "--resume", "c")
+cli_seed("train-idx", "train", "i", "--labels", "l", "-o", "out", "--epochs", "2",
+         "--layers", "3", "--val-split", "0.3")
+cli_seed("predict-idx", "predict", "m", "i")
+cli_seed("eval-idx", "eval", "m", "i", "--labels", "l")
+cli_seed("plot", "plot", "g", "-o", "out.svg", "--title", "t", "--log-loss")
+cli_seed("info-checkpoint", "info", "c")
 
 print("seeds written under", ROOT, file=sys.stderr)
