@@ -98,9 +98,11 @@ def main():
     w("- FMA peak, measured (register-only FMA chains, GFLOP/s): "
       + ", ".join(f"{isa} {t} thread(s) {fmt(v, '.1f')}"
                   for (isa, t), v in sorted(peak.items())))
-    w("  Fractions of peak below are of the AVX2 peak at the same thread count"
-      " (soma's kernel is AVX2+FMA; OpenBLAS 0.3.21 runs its Haswell kernels"
-      " here).\n")
+    w("  Each thread's operations over its own CPU time, so the figure does not"
+      " depend on the load. Fractions of peak below are of the AVX2 peak at"
+      " the same thread count: soma's kernel is AVX2+FMA and OpenBLAS 0.3.21"
+      " runs its Haswell (AVX2) kernels on this CPU; the AVX-512 peak is twice"
+      " as high (Zen 5 has full-width 512-bit FMA units).\n")
 
     # ---- the workload ---------------------------------------------------------
     main_runs = [r for r in rows if r["phase"] == "main"]
@@ -158,7 +160,7 @@ def main():
     eps = meta.get("epochs", "5")
     cells = [fmt(acc(*c, 'acc_last'), '.4f') for c in cols]
     w(f"| test accuracy, {eps} epochs | {' | '.join(cells)} | "
-      f"{fmt(fann_last, '.4f')} ({fann_eps} epochs) | |")
+      f"{fmt(fann_last, '.4f')} (after {fann_eps} epoch(s)) | |")
     cells = [fmt(pr(*c, 'single_us'), '.2f') for c in cols]
     fann_pred = pred.get(("fann", "1"), [])
     fp = med(num(r["single_us"]) for r in fann_pred)
@@ -289,7 +291,8 @@ def main():
                 f = med(num(r["frac_avx2"]) for r in rr)
                 cells.append(f"{fmt(g, '.1f')} ({fmt(f, '.0%')})")
         op = ("A^T" if ta == "1" else "A") + "." + ("B^T" if tb == "1" else "B")
-        w(f"| ({M},{N},{K}) {what if not what.startswith('(') else ''} | {op} | "
+        label = f"({M},{N},{K})" + ("" if what.startswith("(") else f" {what}")
+        w(f"| {label} | {op} | "
           f"{' | '.join(cells)} |")
     w("")
 

@@ -17,6 +17,18 @@
 #define SOMA_PRINTF(a, b)
 #endif
 
+/* Elementwise loops the compiler vectorises are built twice on x86-64 with
+ * GCC, for AVX2 and for the baseline, and the loader picks one for the CPU
+ * (GCC function multiversioning). Both give the same bits: the loops have no
+ * reductions over floats and the build forbids FMA contraction. */
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && \
+    !defined(SOMA_NO_SIMD) && !defined(__SANITIZE_ADDRESS__) &&          \
+    !defined(__SANITIZE_THREAD__)
+#define SOMA_VECTOR_CLONES __attribute__((target_clones("avx2", "default")))
+#else
+#define SOMA_VECTOR_CLONES
+#endif
+
 /* ---- Errors -------------------------------------------------------------
  * Sets err (when not NULL) and returns code, so a failing path reads
  *     return soma_fail(err, SOMA_ERR_FORMAT, "%s: line %zu: ...", ...);  */
@@ -159,8 +171,14 @@ typedef struct soma_opt_params {
     double beta1_pow, beta2_pow; /* beta^step, kept by the caller */
 } soma_opt_params;
 
-void soma_opt_update(const soma_opt_params *p, float *w, const float *g,
-                     float *m, float *v, size_t n);
+/* Returns non-zero when an updated weight is NaN or infinite (checked in
+ * the same pass). */
+int soma_opt_update(const soma_opt_params *p, float *w, const float *g,
+                    float *m, float *v, size_t n);
+
+/* Non-zero when x[0..n) holds a NaN or an infinity (one pass, no early
+ * exit: the fast check behind soma_find_nonfinite). */
+int soma_any_nonfinite(const float *x, size_t n);
 
 /* ---- Training internals, exposed for tests (src/train.c) ----------------
  * The gradient of the loss over rows x [n, n_inputs], y [n, y_cols] taken

@@ -396,28 +396,12 @@ void soma_standardize_rows(const soma_net *net, const float *src, size_t n,
             dst[i * d + j] = (src[i * d + j] - net->mean[j]) / net->std[j];
 }
 
-/* Whether x[0..n) holds a NaN or infinity: exactly then the exponent field
- * is all ones, and adding one to it carries into the sign bit. Written
- * without early exit or compares so that it vectorises to and/add/or;
- * soma_find_nonfinite runs it over chunks and looks closer only where it
- * finds something. */
-static int any_nonfinite(const float *x, size_t n)
-{
-    uint32_t acc = 0;
-    for (size_t i = 0; i < n; i++) {
-        uint32_t b;
-        memcpy(&b, &x[i], sizeof b);
-        acc |= (b & 0x7f800000u) + 0x00800000u;
-    }
-    return (acc & 0x80000000u) != 0;
-}
-
 size_t soma_find_nonfinite(const float *x, size_t n)
 {
     const size_t chunk = 4096;
     for (size_t c = 0; c < n; c += chunk) {
         size_t len = n - c < chunk ? n - c : chunk;
-        if (!any_nonfinite(x + c, len))
+        if (!soma_any_nonfinite(x + c, len))
             continue;
         for (size_t i = c; i < c + len; i++)
             if (!isfinite(x[i]))

@@ -260,7 +260,7 @@ static void gemm_task(void *ctx, int t, int n)
 }
 
 /* Below this many multiply-adds one thread is faster than waking others. */
-#define PARALLEL_MIN_WORK 32768.0
+#define PARALLEL_MIN_WORK 262144.0
 
 void soma_gemm(const soma_exec *e, int trans_a, int trans_b, int M, int N,
                int K, float alpha, const float *A, int lda, const float *B,

@@ -357,14 +357,14 @@ static void update_task(void *ctx, int task, int n_tasks)
     size_t lo = P * (size_t)task / (size_t)n_tasks;
     size_t hi = P * (size_t)(task + 1) / (size_t)n_tasks;
     if (job->phase == 0) {
-        job->bad[task] = soma_find_nonfinite(t->grad + lo, hi - lo) < hi - lo;
+        job->bad[task] = soma_any_nonfinite(t->grad + lo, hi - lo);
         return;
     }
     if (t->cfg.weight_decay > 0.0)
         add_weight_decay(t, lo, hi);
-    soma_opt_update(job->op, t->net->params + lo, t->grad + lo,
-                    t->m ? t->m + lo : NULL, t->v ? t->v + lo : NULL, hi - lo);
-    job->bad[task] = soma_find_nonfinite(t->net->params + lo, hi - lo) < hi - lo;
+    job->bad[task] = soma_opt_update(job->op, t->net->params + lo, t->grad + lo,
+                                     t->m ? t->m + lo : NULL,
+                                     t->v ? t->v + lo : NULL, hi - lo);
 }
 
 /* Runs one phase of the update on every thread; returns whether any slice
