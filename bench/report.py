@@ -94,7 +94,8 @@ def main():
     w(f"- run {meta.get('date', '?')}, quick={meta.get('quick', '?')}, "
       f"{meta.get('reps', '?')} repetition(s), {meta.get('seconds', '?')} s in all")
     w(f"- load average (1, 5, 15 min) at the start {meta.get('loadavg_start', '?')}, "
-      f"at the end {meta.get('loadavg_end', '?')}")
+      f"at the end {meta.get('loadavg_end', '?')}; scheduler autogroups "
+      f"{meta.get('autogroup', '?')}")
     w("- FMA peak, measured (register-only FMA chains, GFLOP/s): "
       + ", ".join(f"{isa} {t} thread(s) {fmt(v, '.1f')}"
                   for (isa, t), v in sorted(peak.items())))
