@@ -92,8 +92,11 @@ static int out_commit(svg_out *o, char *msg, size_t msg_size)
         }
         return 0;
     }
+    /* errno only says why when one of these calls failed just now; a
+     * stream error from an earlier write has no reason of its own left */
+    errno = 0;
     int ok = !ferror(o->f) && fflush(o->f) == 0 && fsync(fileno(o->f)) == 0;
-    int e = errno ? errno : EIO;
+    int e = !ok && errno ? errno : EIO;
     if (fclose(o->f) != 0 && ok) {
         ok = 0;
         e = errno;

@@ -17,22 +17,6 @@
 
 #define FORMAT_VERSION "1"
 
-/* Untrusted strings in messages: at most 64 bytes, no control characters. */
-static const char *clip(const char *s, char buf[72])
-{
-    size_t i = 0;
-    for (; s[i] && i < 64; i++) {
-        unsigned char c = (unsigned char)s[i];
-        buf[i] = (c < 0x20 || c == 0x7f) ? '?' : (char)c;
-    }
-    if (s[i]) {
-        memcpy(buf + i, "...", 3);
-        i += 3;
-    }
-    buf[i] = '\0';
-    return buf;
-}
-
 /* ---- saving ------------------------------------------------------------- */
 
 static char *layers_json(const soma_net *net)
@@ -283,7 +267,7 @@ static soma_status parse_layers(const char *text, const char *name,
                 strcmp(k, "bias") != 0) {
                 s = soma_fail(err, SOMA_ERR_FORMAT,
                               "%s: soma.layers[%zu]: unknown field '%s'", name,
-                              i, clip(k, cb));
+                              i, soma_st_clip(k, cb));
                 goto done;
             }
         const json_t *units = json_object_get(o, "units");
@@ -309,7 +293,7 @@ static soma_status parse_layers(const char *text, const char *name,
             s = soma_fail(err, SOMA_ERR_FORMAT,
                           "%s: soma.layers[%zu].activation: unknown activation "
                           "'%s'",
-                          name, i, clip(json_string_value(act), cb));
+                          name, i, soma_st_clip(json_string_value(act), cb));
             goto done;
         }
         if (!json_is_boolean(bias)) {
@@ -453,7 +437,7 @@ static soma_status check_names(const soma_st_file *f, const soma_spec *spec,
         long l = layer_tensor(tn, &is_bias);
         if (l < 0)
             return soma_fail(err, SOMA_ERR_FORMAT, "%s: unknown tensor '%s'",
-                             name, clip(tn, cb));
+                             name, soma_st_clip(tn, cb));
         if (l >= spec->n_layers)
             return soma_fail(err, SOMA_ERR_FORMAT,
                              "%s: tensor '%s' is for layer %ld, but soma.layers "
@@ -531,7 +515,7 @@ static soma_status read_spec(const soma_st_file *f, const char *name,
     if (strcmp(format, "soma") != 0)
         return soma_fail(err, SOMA_ERR_FORMAT,
                          "%s: format is '%s', not 'soma': not a soma model file",
-                         name, clip(format, cb));
+                         name, soma_st_clip(format, cb));
     const char *version = need_meta(f, "soma.format_version", name, err);
     if (!version)
         return SOMA_ERR_FORMAT;
@@ -539,7 +523,7 @@ static soma_status read_spec(const soma_st_file *f, const char *name,
         return soma_fail(err, SOMA_ERR_UNSUPPORTED,
                          "%s: soma.format_version '%s' is not supported (this "
                          "build reads version %s)",
-                         name, clip(version, cb), FORMAT_VERSION);
+                         name, soma_st_clip(version, cb), FORMAT_VERSION);
     const char *inputs = need_meta(f, "soma.inputs", name, err);
     if (!inputs)
         return SOMA_ERR_FORMAT;
@@ -548,7 +532,7 @@ static soma_status read_spec(const soma_st_file *f, const char *name,
         return soma_fail(err, SOMA_ERR_FORMAT,
                          "%s: soma.inputs must be a decimal integer in 1..%d, "
                          "not '%s'",
-                         name, SOMA_MAX_UNITS, clip(inputs, cb));
+                         name, SOMA_MAX_UNITS, soma_st_clip(inputs, cb));
     const char *ltext = need_meta(f, "soma.layers", name, err);
     if (!ltext)
         return SOMA_ERR_FORMAT;
@@ -562,7 +546,7 @@ static soma_status read_spec(const soma_st_file *f, const char *name,
     int loss_id = soma_loss_parse(loss);
     if (loss_id < 0)
         return soma_fail(err, SOMA_ERR_FORMAT, "%s: soma.loss: unknown loss '%s'",
-                         name, clip(loss, cb));
+                         name, soma_st_clip(loss, cb));
     spec->n_inputs = (int)n_inputs;
     spec->n_layers = n_layers;
     spec->layers = layers;

@@ -28,9 +28,8 @@
 
 /* ---- small helpers ------------------------------------------------------ */
 
-/* Copies an untrusted string for a message: at most 64 bytes, control
- * characters replaced by '?', "..." when cut. */
-static const char *clip(const char *s, char buf[72])
+
+const char *soma_st_clip(const char *s, char buf[72])
 {
     size_t i = 0;
     for (; s[i] && i < 64; i++) {
@@ -152,7 +151,7 @@ static soma_status parse_metadata(soma_st_file *f, const json_t *m,
         if (!json_is_string(v))
             return soma_fail(err, SOMA_ERR_FORMAT,
                              "%s: __metadata__ entry '%s' is not a string",
-                             name, clip(key, cb));
+                             name, soma_st_clip(key, cb));
     size_t n = json_object_size(m);
     f->meta_keys = soma_alloc_zero(n, sizeof *f->meta_keys);
     f->meta_values = soma_alloc_zero(n, sizeof *f->meta_values);
@@ -177,7 +176,7 @@ static soma_status parse_tensor(soma_st_tensor *t, const char *key,
                                 soma_error *err)
 {
     char cb[72], cb2[72], sb[200];
-    const char *tn = clip(key, cb);
+    const char *tn = soma_st_clip(key, cb);
     if (!json_is_object(e))
         return soma_fail(err, SOMA_ERR_FORMAT,
                          "%s: tensor '%s': entry is not a JSON object", name, tn);
@@ -188,7 +187,7 @@ static soma_status parse_tensor(soma_st_tensor *t, const char *key,
             strcmp(field, "data_offsets") != 0)
             return soma_fail(err, SOMA_ERR_FORMAT,
                              "%s: tensor '%s': unknown field '%s'", name, tn,
-                             clip(field, cb2));
+                             soma_st_clip(field, cb2));
 
     const json_t *dtype = json_object_get(e, "dtype");
     if (!dtype)
@@ -207,7 +206,7 @@ static soma_status parse_tensor(soma_st_tensor *t, const char *key,
                                  name, tn, dt);
         return soma_fail(err, SOMA_ERR_FORMAT,
                          "%s: tensor '%s': unknown dtype '%s'", name, tn,
-                         clip(dt, cb2));
+                         soma_st_clip(dt, cb2));
     }
 
     const json_t *shape = json_object_get(e, "shape");
@@ -308,7 +307,7 @@ static soma_status check_coverage(soma_st_file *f, const char *name,
             return soma_fail(err, SOMA_ERR_FORMAT,
                              "%s: tensors '%s' and '%s' overlap in the data "
                              "buffer",
-                             name, clip(prev->name, cb), clip(t->name, cb2));
+                             name, soma_st_clip(prev->name, cb), soma_st_clip(t->name, cb2));
         if (t->begin > at)
             return soma_fail(err, SOMA_ERR_FORMAT,
                              "%s: bytes %zu..%zu of the data buffer belong to "
@@ -596,7 +595,7 @@ static soma_status build_header(const soma_st_entry *tensors, size_t nt,
             }
             if (seen(names, i, k)) {
                 s = soma_fail(err, SOMA_ERR_ARG, "duplicate metadata key '%s'",
-                              clip(k, cb));
+                              soma_st_clip(k, cb));
                 goto fail;
             }
             names[i] = k;
@@ -624,7 +623,7 @@ static soma_status build_header(const soma_st_entry *tensors, size_t nt,
         if (t->ndim < 0 || t->ndim > SOMA_ST_WRITE_MAX_DIMS) {
             s = soma_fail(err, SOMA_ERR_ARG,
                           "tensor '%s': %d dimensions, at most %d",
-                          clip(t->name, cb), t->ndim, SOMA_ST_WRITE_MAX_DIMS);
+                          soma_st_clip(t->name, cb), t->ndim, SOMA_ST_WRITE_MAX_DIMS);
             goto fail;
         }
         size_t count = 1, bytes, end;
@@ -637,7 +636,7 @@ static soma_status build_header(const soma_st_entry *tensors, size_t nt,
             (count > 0 && !t->data)) {
             s = soma_fail(err, SOMA_ERR_ARG,
                           "tensor '%s': no data or too large",
-                          clip(t->name, cb));
+                          soma_st_clip(t->name, cb));
             goto fail;
         }
         if (nm > 0 || i > 0)

@@ -111,6 +111,10 @@ soma_status soma_st_write(const char *path, const soma_st_entry *tensors,
                           size_t n_tensors, const soma_st_pair *meta,
                           size_t n_meta, soma_error *err);
 
+/* Copies an untrusted string for a message into buf and returns it: at
+ * most 64 bytes, control characters replaced by '?', "..." when cut. */
+const char *soma_st_clip(const char *s, char buf[72]);
+
 /* 1 when s is valid UTF-8 (no overlong forms, no surrogates), else 0. */
 int soma_st_utf8_valid(const char *s);
 
