@@ -193,8 +193,9 @@ check-tsan:
 # ---- benchmark (BENCHMARKS.md) -------------------------------------------
 # soma beside PyTorch (on OpenBLAS) and FANN on Fashion-MNIST, SGEMM beside
 # OpenBLAS, predict, sweeps and peak RSS; bench/run.sh writes
-# $(BUILD)/bench/results.md. BENCH_QUICK=1 for a short run. `time` gives
-# /usr/bin/time -v for the peak-RSS figure.
+# $(BUILD)/bench/results.md. BENCH_QUICK=1 for a short run; BENCH_PRIORITY=1
+# keeps other sessions' background jobs off the cores (see bench/run.sh).
+# `time` gives /usr/bin/time -v for the peak-RSS figure.
 BENCH_PKGS := python3-torch libopenblas-dev libfann-dev dataset-fashion-mnist time
 .PHONY: bench bench-deps
 bench-deps:

@@ -304,7 +304,8 @@ def main():
         if not sr:
             continue
         w(f"## Seconds per epoch against {title}\n")
-        w("Slices of an epoch (see run.sh), extrapolated to 60,000 examples; "
+        w("Slices of an epoch after one untimed slice (see run.sh), extrapolated "
+          "to 60,000 examples; "
           "median over the slices.\n")
         w("| " + sweep + " | soma 1 thread | soma 2 threads | PyTorch 1 thread | "
           "soma 2 threads GFLOP/s |")

@@ -12,7 +12,7 @@
 #   BUILD=build [BENCH_QUICK=1] [BENCH_PRIORITY=1] sh bench/run.sh
 #
 # BENCH_QUICK=1: one repetition, 3 epochs, FANN on 10,000 examples, soma-only
-# sweeps on slices (about 3 minutes). The default takes 10 to 15 minutes:
+# sweeps on slices (1.5 to 3 minutes). The default takes 4 to 8 minutes:
 # three interleaved repetitions of the 5-epoch runs, FANN for 3 epochs,
 # sweeps for soma and PyTorch. BENCH_REPS overrides the repetitions.
 set -eu
@@ -139,15 +139,16 @@ run fann "$OUT/fann_fmnist" --data "$DATA" $FANN_ARGS
 run predict "$OUT/predict_bench" --data "$DATA" 1 2
 run predict "$OUT/predict_bench" --data "$DATA" 1 2
 
-# ---- sweeps: slices of an epoch, extrapolated to 60,000 examples --------------
+# ---- sweeps: slices of an epoch, extrapolated to 60,000 examples, after one
+# untimed slice (the first slices of a run are slower) ------------------------
 # Width at batch 64, learning rate 0.1.
 for w in 64 128 256 512 1024; do
     for t in 1 2; do
         run "sweep=width" "$OUT/soma_fmnist" --data "$DATA" --threads $t --layers $w \
-            --samples 20000 --epochs "$SWEEP_EPOCHS"
+            --samples 20000 --warmup 1 --epochs "$SWEEP_EPOCHS"
     done
     if [ "$SWEEP_TORCH" = 1 ]; then
-        run "sweep=width" torch 1 --layers $w --samples 20000 --epochs "$SWEEP_EPOCHS"
+        run "sweep=width" torch 1 --layers $w --samples 20000 --warmup 1 --epochs "$SWEEP_EPOCHS"
     fi
 done
 # Batch size at width 128; the learning rate scales as 0.1 * B / 64 (at most
@@ -158,10 +159,10 @@ for b in 1 4 16 64 256 1024; do
     s=20000; [ $b -lt 16 ] && s=5000
     for t in 1 2; do
         run "sweep=batch" "$OUT/soma_fmnist" --data "$DATA" --threads $t --batch $b \
-            --lr "$lr" --samples $s --epochs "$SWEEP_EPOCHS"
+            --lr "$lr" --samples $s --warmup 1 --epochs "$SWEEP_EPOCHS"
     done
     if [ "$SWEEP_TORCH" = 1 ]; then
-        run "sweep=batch" torch 1 --batch $b --lr "$lr" --samples $s --epochs "$SWEEP_EPOCHS"
+        run "sweep=batch" torch 1 --batch $b --lr "$lr" --samples $s --warmup 1 --epochs "$SWEEP_EPOCHS"
     fi
 done
 

@@ -8,14 +8,15 @@
  *   build/bench/soma_fmnist [--threads T] [--layers W1,W2..] [--batch B]
  *       [--epochs E] [--optimizer gd|sgd|adam] [--lr X] [--momentum X]
  *       [--schedule constant|step|cosine] [--weight-decay X] [--seed S]
- *       [--samples N] [--standardize] [--data DIR]
+ *       [--samples N] [--warmup W] [--standardize] [--data DIR]
  *
  * Each epoch is timed on its own (soma_trainer_epoch, data loading and the
  * test evaluation excluded); the test accuracy is taken after every epoch.
  * --samples N trains slices of N examples instead of whole epochs (the
  * trainer stops inside the epoch through on_batch and goes on from there on
  * the next call) and extrapolates the epoch time as slice time * 60000 / N:
- * for batch sizes where a whole epoch takes too long. --standardize
+ * for batch sizes where a whole epoch takes too long. --warmup W trains
+ * W untimed epochs (or slices) first. --standardize
  * standardises the pixels as the CLI does (for the accuracy recipe).
  *
  * Prints key=value lines (bench/run.sh parses them):
@@ -88,7 +89,7 @@ static void usage(void)
           "       [--optimizer gd|sgd|adam] [--lr X] [--momentum X]\n"
           "       [--schedule constant|step|cosine] [--weight-decay X] "
           "[--seed S]\n"
-          "       [--samples N] [--standardize] [--data DIR]\n",
+          "       [--samples N] [--warmup W] [--standardize] [--data DIR]\n",
           stderr);
     exit(2);
 }
@@ -103,7 +104,7 @@ int main(int argc, char **argv)
 {
     const char *dir = "/usr/share/datasets/fashion-mnist";
     const char *layers_arg = "128", *opt_name = "gd", *sched_name = "constant";
-    int threads = 1, epochs = 5;
+    int threads = 1, epochs = 5, warmup = 0;
     size_t batch = 64, samples = 0;
     double lr = 0.1, momentum = 0.0, wd = 0.0;
     unsigned long long seed = 1;
@@ -125,6 +126,8 @@ int main(int argc, char **argv)
             batch = (size_t)strtoull(v, NULL, 10);
         else if (!strcmp(a, "--epochs"))
             epochs = atoi(v);
+        else if (!strcmp(a, "--warmup"))
+            warmup = atoi(v);
         else if (!strcmp(a, "--optimizer"))
             opt_name = v;
         else if (!strcmp(a, "--lr"))
@@ -146,7 +149,7 @@ int main(int argc, char **argv)
     }
     int opt = soma_optimizer_parse(opt_name);
     int sched = soma_lr_schedule_parse(sched_name);
-    if (opt < 0 || sched < 0 || epochs < 1 || batch < 1)
+    if (opt < 0 || sched < 0 || epochs < 1 || batch < 1 || warmup < 0)
         usage();
 
     /* hidden widths, then the 10 softmax outputs */
@@ -209,7 +212,7 @@ int main(int argc, char **argv)
     cfg.momentum = momentum;
     cfg.weight_decay = wd;
     cfg.batch_size = batch;
-    cfg.epochs = epochs;
+    cfg.epochs = epochs + warmup;
     cfg.shuffle = 1;
     cfg.seed = seed;
     cfg.threads = threads;
@@ -247,7 +250,7 @@ int main(int argc, char **argv)
     double acc_first = -1.0, acc = -1.0, total = 0.0;
     if (!ep_s)
         return 1;
-    for (int e = 0; e < epochs; e++) {
+    for (int e = -warmup; e < epochs; e++) {
         soma_epoch_report rep;
         memset(&rep, 0, sizeof rep);
         rep.train_loss = -1.0;
@@ -263,6 +266,10 @@ int main(int argc, char **argv)
             if (done > n)
                 done = n;
             slice.start = stopped ? slice.start + slice.count : 0;
+        }
+        if (e < 0) { /* untimed: caches, pages and clocks settle */
+            printf("warmup lib=soma seconds=%.4f samples=%zu\n", s, done);
+            continue;
         }
         total += s;
         ep_s[e] = s * (double)n / (double)done;

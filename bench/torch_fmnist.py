@@ -9,7 +9,7 @@ permutation each epoch (no DataLoader), the last batch smaller, pixels / 255.
 
     OPENBLAS_NUM_THREADS=T /usr/bin/python3 bench/torch_fmnist.py --threads T
         [--layers 128] [--batch 64] [--epochs 5] [--lr 0.1] [--samples N]
-        [--predict]
+        [--warmup W] [--predict]
 
 Debian's python3-torch sends matrix products to OpenBLAS; its thread count
 comes from OPENBLAS_NUM_THREADS, read when the library loads, so this script
@@ -42,6 +42,8 @@ def parse_args():
                    help="train slices of N examples and extrapolate the epoch")
     p.add_argument("--predict", action="store_true",
                    help="also time single-sample and batched predict")
+    p.add_argument("--warmup", type=int, default=0,
+                   help="untimed epochs (or slices) first")
     p.add_argument("--max-seconds", type=float, default=0.0,
                    help="stop after the epoch that passes this much training")
     p.add_argument("--data", default=DATA)
@@ -127,7 +129,7 @@ def main():
 
     times, acc1, acc, trained = [], -1.0, -1.0, 0.0
     perm, pos = None, n
-    for e in range(args.epochs):
+    for e in range(-args.warmup, args.epochs):
         t0 = time.perf_counter()
         done, total = 0, 0.0
         while done < per:
@@ -145,6 +147,9 @@ def main():
             if per == n and pos >= n:
                 break
         s = time.perf_counter() - t0
+        if e < 0:
+            print(f"warmup lib=torch seconds={s:.4f} samples={done}", flush=True)
+            continue
         times.append(s * n / done)
         tl, acc = accuracy(model, xte, yte)
         if e == 0:

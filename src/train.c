@@ -255,20 +255,62 @@ static double now_seconds(void)
 }
 
 /* Copies rows rows[0..B) of x and y into the batch buffers, standardising
- * the inputs. Returns the index of a row with a NaN or infinite input (the
- * check rides along the copy, so it costs nothing), or SIZE_MAX. */
+ * the inputs, split over the threads when the batch is large (rows of a
+ * shuffled data set are scattered in memory: the copy is worth sharing).
+ * Returns the index of a row with a NaN or infinite input (the check rides
+ * along the copy), or SIZE_MAX. */
+typedef struct gather_job {
+    soma_trainer *t;
+    const float *x, *y;
+    int y_cols;
+    const size_t *rows;
+    size_t B;
+    size_t bad[1024]; /* per task: the first bad row it met, or SIZE_MAX */
+} gather_job;
+
+static void gather_task(void *ctx, int task, int n_tasks)
+{
+    gather_job *g = ctx;
+    const soma_net *net = g->t->net;
+    size_t d = (size_t)net->n_inputs, yc = (size_t)g->y_cols;
+    size_t r0 = g->B * (size_t)task / (size_t)n_tasks;
+    size_t r1 = g->B * (size_t)(task + 1) / (size_t)n_tasks;
+    g->bad[task] = SIZE_MAX;
+    for (size_t r = r0; r < r1; r++) {
+        const float *src = g->x + g->rows[r] * d;
+        if (soma_any_nonfinite(src, d)) {
+            g->bad[task] = g->rows[r];
+            return;
+        }
+        soma_standardize_rows(net, src, 1, g->t->xb + r * d);
+        memcpy(g->t->yb + r * yc, g->y + g->rows[r] * yc, yc * sizeof(float));
+    }
+}
+
+/* Below this many floats per batch the copy stays on one thread. */
+#define PARALLEL_GATHER_MIN 16384
+
 static size_t gather(soma_trainer *t, const float *x, const float *y, int y_cols,
                      const size_t *rows, size_t B)
 {
-    const soma_net *net = t->net;
-    size_t d = (size_t)net->n_inputs, yc = (size_t)y_cols;
-    for (size_t r = 0; r < B; r++) {
-        const float *src = x + rows[r] * d;
-        if (soma_find_nonfinite(src, d) < d)
-            return rows[r];
-        soma_standardize_rows(net, src, 1, t->xb + r * d);
-        memcpy(t->yb + r * yc, y + rows[r] * yc, yc * sizeof(float));
+    gather_job g;
+    g.t = t;
+    g.x = x;
+    g.y = y;
+    g.y_cols = y_cols;
+    g.rows = rows;
+    g.B = B;
+    int n = 1;
+    if (B * (size_t)t->net->n_inputs >= PARALLEL_GATHER_MIN) {
+        n = soma_pool_threads(t->exec.pool);
+        soma_pool_run(t->exec.pool, gather_task, &g);
+    } else {
+        gather_task(&g, 0, 1);
     }
+    /* the first bad row in batch order, whichever thread met it */
+    for (int i = 0; i < n; i++)
+        if (g.bad[i] != SIZE_MAX)
+            return g.bad[i];
     return SIZE_MAX;
 }
 

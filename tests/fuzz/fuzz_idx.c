@@ -30,7 +30,7 @@
 #include <zlib.h>
 
 #define IDX_MEM_FACTOR 16
-#define IDX_MEM_SLACK (512 * 1024)
+#define IDX_MEM_SLACK (1024 * 1024)
 /* Uncompressed bytes the target counts in a raw gzip input before giving
  * up counting (the bound then uses the cap; the reader reads on). */
 #define INFLATE_CAP (64u << 20)
