@@ -94,3 +94,17 @@ check resume_same_bytes_as_uninterrupted cmp -s "$TMP/long_full.safetensors" "$T
 expect_error resume_not_checkpoint 1 "not a checkpoint" "$SOMA" train "$TMP/long.csv" --target y -o "$TMP/x.safetensors" --resume "$TMP/long_full.safetensors"
 head -1000 "$TMP/long.csv" >"$TMP/short.csv"
 expect_error resume_other_data 1 "rows of data" "$SOMA" train "$TMP/short.csv" --target y -o "$TMP/x.safetensors" --resume "$TMP/long.safetensors.checkpoint"
+
+# ---- the live progress line on a terminal (script(1) gives soma a pty) -----
+if command -v script >/dev/null 2>&1; then
+    script -qec "$SOMA train $IRIS --target species --epochs 3 --batch-size 8 -o $TMP/tty.safetensors" /dev/null >"$TMP/tty.out" 2>&1
+    check tty_progress_bar grep -q 'epoch 1/3 \[#' "$TMP/tty.out"
+    check tty_progress_rate grep -q 'samples/s' "$TMP/tty.out"
+    check tty_progress_time_left grep -q ' left ' "$TMP/tty.out"
+    check tty_progress_running_accuracy grep -q 'acc 0\.' "$TMP/tty.out"
+    check tty_progress_redraws_in_place grep -q "$(printf '\r')epoch" "$TMP/tty.out"
+    script -qec "$SOMA train $IRIS --target species --epochs 3 --quiet -o $TMP/tty2.safetensors" /dev/null >"$TMP/tty2.out" 2>&1
+    check tty_quiet_prints_nothing test ! -s "$TMP/tty2.out"
+else
+    fail tty_progress "script(1) is missing (Debian's bsdutils)"
+fi

@@ -3,7 +3,8 @@
  * (soma_net_load_buffer: the safetensors container and the soma layer on
  * top of it).
  *
- * The input is a whole file. Checks on every input: no crash, leak or
+ * The input is a whole file, or in the field mode (see field_file) one
+ * metadata text to put in an otherwise valid file. Checks on every input: no crash, leak or
  * undefined behaviour, at most MODEL_MEM_FACTOR * size + MODEL_MEM_SLACK
  * bytes live at once during the load, and a one-line message on failure.
  * When the file loads:
@@ -25,6 +26,7 @@
 
 #include "io/safetensors.h" /* soma.h, internal.h, the container parser */
 
+#include <jansson.h>
 #include <math.h>
 #include <unistd.h>
 
@@ -254,9 +256,65 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
     return 0;
 }
 
+/* The field mode: "#field", a byte choosing a metadata key, then a text
+ * that becomes that key's value in an otherwise valid model file (the
+ * header built and escaped here by jansson). Byte mutations of a whole
+ * file rarely keep the JSON inside soma.layers, soma.classes and the like
+ * well-formed (its quotes are escaped), so this mode fuzzes those texts
+ * unescaped. No real file starts with "#field": as a header length it is
+ * far over the limit. Returns the file to free(), or NULL. */
+static uint8_t *field_file(const uint8_t *data, size_t size, size_t *out_size)
+{
+    static const char magic[] = "#field";
+    static const char *const keys[] = {"soma.layers",   "soma.classes",
+                                       "soma.features", "soma.inputs",
+                                       "soma.loss",     "soma.format_version",
+                                       "format",        "target"};
+    const size_t m = sizeof magic - 1;
+    if (size < m + 1 || memcmp(data, magic, m) != 0)
+        return NULL;
+    const char *key = keys[data[m] % (sizeof keys / sizeof *keys)];
+    json_t *meta = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s}", "format",
+                             "soma", "soma.format_version", "1", "soma.inputs", "2",
+                             "soma.layers",
+                             "[{\"units\":2,\"activation\":\"softmax\",\"bias\":true}]",
+                             "soma.loss", "ce", "soma.classes", "[\"a\",\"b\"]",
+                             "soma.features", "[\"x\",\"y\"]", "target", "t");
+    json_t *value = json_stringn((const char *)data + m + 1, size - m - 1);
+    if (!meta || !value || json_object_set_new(meta, key, value) != 0) {
+        json_decref(meta);
+        return NULL; /* not UTF-8, or a NUL byte */
+    }
+    json_t *root = json_pack("{s:o, s:{s:s, s:[i,i], s:[i,i]}, s:{s:s, s:[i], s:[i,i]}}",
+                             "__metadata__", meta, "layers.0.weight", "dtype", "F32",
+                             "shape", 2, 2, "data_offsets", 0, 16, "layers.0.bias",
+                             "dtype", "F32", "shape", 2, "data_offsets", 16, 24);
+    char *header = root ? json_dumps(root, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;
+    json_decref(root);
+    if (!header)
+        return NULL;
+    static const float params[6] = {1.0f, -1.0f, 0.5f, 2.0f, 0.0f, 0.25f};
+    size_t n = strlen(header);
+    uint8_t *file = malloc(8 + n + sizeof params);
+    FUZZ_ASSERT(file);
+    for (int i = 0; i < 8; i++)
+        file[i] = (uint8_t)((uint64_t)n >> (8 * i));
+    memcpy(file + 8, header, n);
+    memcpy(file + 8 + n, params, sizeof params); /* little-endian hosts */
+    free(header);
+    *out_size = 8 + n + sizeof params;
+    return file;
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     soma_error err;
+    size_t built_size = 0;
+    uint8_t *built = field_file(data, size, &built_size);
+    if (built) {
+        data = built;
+        size = built_size;
+    }
     fuzz_mem_begin();
     soma_net *net = soma_net_load_buffer(data, size, "fuzz.safetensors", &err);
     fuzz_mem_check("soma_net_load_buffer", MODEL_MEM_FACTOR * size + MODEL_MEM_SLACK,
@@ -266,11 +324,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (!net) {
         FUZZ_ASSERT(err.code != SOMA_OK && err.message[0] != '\0');
         FUZZ_ASSERT(strchr(err.message, '\n') == NULL);
-        return 0;
+    } else {
+        check_net(net);
+        check_predict(net);
+        round_trip(net);
+        soma_net_free(net);
     }
-    check_net(net);
-    check_predict(net);
-    round_trip(net);
-    soma_net_free(net);
+    free(built);
     return 0;
 }

@@ -135,6 +135,39 @@ write("fuzz_model", "bad-version", safetensors(
 write("fuzz_model", "short", b"\x08\x00\x00\x00\x00\x00\x00\x00{}      ")
 
 
+def raw_header(name, text):
+    h = text.encode()
+    write("fuzz_model", name, struct.pack("<Q", len(h)) + h)
+
+
+raw_header("header-array", "[]")
+raw_header("metadata-not-object", '{"__metadata__":[1]}')
+raw_header("shape-nine-dims", '{"t":{"dtype":"F32","shape":[1,1,1,1,1,1,1,1,1],'
+           '"data_offsets":[0,4]}}')
+raw_header("shape-overflow", '{"t":{"dtype":"F32","shape":[4294967296,4294967296,'
+           '4294967296],"data_offsets":[0,4]}}')
+raw_header("dtype-f16", '{"t":{"dtype":"F16","shape":[1],"data_offsets":[0,2]}}')
+
+
+# The field mode of fuzz_model: "#field", a key byte, the key's value in a
+# file the target builds (0 soma.layers, 1 soma.classes, 2 soma.features,
+# 3 soma.inputs, 4 soma.loss, 5 soma.format_version, 6 format, 7 target).
+def field_seed(name, key, text):
+    write("fuzz_model", "field-" + name, b"#field" + bytes([key]) + text.encode())
+
+
+field_seed("layers", 0, '[{"units":2,"activation":"softmax","bias":true}]')
+field_seed("layers-wrong", 0, '[{"units":2,"activation":"softmax","bias":1,"x":0},[]]')
+field_seed("classes", 1, '["a","b\\u00e9"]')
+field_seed("classes-wrong", 1, '["a",2]')
+field_seed("features", 2, '["x","y"]')
+field_seed("inputs", 3, "02")
+field_seed("loss", 4, "mse")
+field_seed("version", 5, "1")
+field_seed("format", 6, "soma")
+field_seed("target", 7, "t\n")
+
+
 # Checkpoints (model files with training state) come from the soma program
 # itself, when it is built: build/soma train --checkpoint.
 def checkpoint_seed(name, *args):
@@ -142,15 +175,15 @@ def checkpoint_seed(name, *args):
     if not os.access(soma, os.X_OK):
         print("no build/soma: checkpoint seed", name, "not written", file=sys.stderr)
         return
+    soma = os.path.abspath(soma)
     with tempfile.TemporaryDirectory() as d:
-        data = os.path.join(d, "d.csv")
-        with open(data, "w") as f:
+        # relative names: the file records them, and they must not vary
+        with open(os.path.join(d, "d.csv"), "w") as f:
             f.write("a,b,y\n1,2,x\n2,1,y\n3,3,x\n0,1,y\n2,2,x\n1,0,y\n")
-        ckpt = os.path.join(d, "c")
-        subprocess.run([soma, "train", data, "--target", "y", "-o", os.path.join(d, "m"),
-                        "--checkpoint", ckpt, "-q", "--threads", "1", "--layers", "3"]
-                       + list(args), check=True)
-        with open(ckpt, "rb") as f:
+        subprocess.run([soma, "train", "d.csv", "--target", "y", "-o", "m",
+                        "--checkpoint", "c", "-q", "--threads", "1", "--layers", "3"]
+                       + list(args), check=True, cwd=d)
+        with open(os.path.join(d, "c"), "rb") as f:
             write("fuzz_model", name, f.read())
 
 
