@@ -208,6 +208,7 @@ bench: bench-deps
 # Every test program under valgrind (a second leak checker beside the
 # sanitizer build's LeakSanitizer); the gcc build, no sanitizers.
 check-valgrind: all tests
+	@$(MAKE) --no-print-directory deps DEPS_PKGS=valgrind
 	@set -e; for t in $(TEST_BIN); do echo "== valgrind $$t"; \
 	    valgrind -q --leak-check=full --errors-for-leak-kinds=definite,indirect \
 	        --error-exitcode=1 $$t >/dev/null; done; echo "valgrind: no errors, no leaks"

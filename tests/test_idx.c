@@ -747,7 +747,7 @@ static void test_fuzz(void)
     for (s = 0; s < 4; s++) {
         size_t n, len;
         unsigned char *orig = slurp(tmp_path(seeds[s]), &n);
-        unsigned char *buf = malloc(n + 8);
+        unsigned char *buf = calloc(n + 8, 1); /* bytes past n are read when a mutation lengthens the input */
         if (!orig || !buf) {
             CHECK(!"slurp");
             free(orig);
