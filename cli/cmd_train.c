@@ -5,10 +5,13 @@
  */
 #include "cli.h"
 
+#include <errno.h>
+#include <fcntl.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #define MAX_IGNORE 64
 
@@ -322,6 +325,30 @@ static int check_names(const train_args *a)
     return 0;
 }
 
+/* Whether a file can be created next to path, as saving will need: found
+ * out before training rather than after it, when the run would be lost.
+ * Same wording as the library's save error (E-SAVE-TEMP). */
+static int check_writable(const char *path)
+{
+    size_t n = strlen(path) + 48;
+    char *tmp = malloc(n);
+    if (!tmp)
+        return cli_error("out of memory");
+    snprintf(tmp, n, "%s.tmp.%ld.probe", path, (long)getpid());
+    int fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL, 0600);
+    if (fd < 0) {
+        int e = errno;
+        cli_error("%s: cannot create the temporary file '%s': %s", path, tmp,
+                  strerror(e));
+        free(tmp);
+        return 1;
+    }
+    close(fd);
+    unlink(tmp);
+    free(tmp);
+    return 0;
+}
+
 static double meta_number(const soma_net *net, const char *key)
 {
     const char *v = soma_net_get_meta(net, key);
@@ -340,6 +367,9 @@ static int train(const train_args *a)
     double val_split = a->val_split;
     const char *val = a->val, *val_labels = a->val_labels;
 
+    if ((*a->output_path && check_writable(a->output_path)) ||
+        (a->checkpoint && check_writable(a->checkpoint)))
+        return 1;
     if (a->resume) {
         /* the network, its settings and the run's position all come from
          * the checkpoint; the command line gives the data again */

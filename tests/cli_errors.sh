@@ -101,19 +101,23 @@ expect_error log_is_directory 1 "--log $TMP/adir: cannot write: Is a directory" 
 # Ctrl-C with a checkpoint that cannot be written: the run is lost, exit 1
 awk 'BEGIN { srand(5); print "a,b,y"; for (i = 0; i < 5000; i++) {
     a = rand(); b = rand(); printf "%.4f,%.4f,%d\n", a, b, (a > b) } }' >"$TMP/long.csv"
+# the checkpoint's directory exists when training starts (soma checks it
+# then) and is gone when Ctrl-C wants to save there
+mkdir "$TMP/ckdir"
 "$SOMA" train "$TMP/long.csv" --target y --layers 32 --epochs 100000 --batch-size 8 \
-    --checkpoint "$TMP/no/dir/ck" --checkpoint-every 1000000 --log "$TMP/long.log" \
+    --checkpoint "$TMP/ckdir/ck" --checkpoint-every 1000000 --log "$TMP/long.log" \
     -o "$X" >/dev/null 2>"$TMP/int.err" &
 pid=$!
 for i in $(seq 1 400); do
     [ "$(cat "$TMP"/long.log.tmp.* 2>/dev/null | wc -l)" -ge 2 ] && break
     sleep 0.05
 done
+rmdir "$TMP/ckdir"
 kill -INT $pid
 wait $pid
 rc=$?
 check "interrupt_checkpoint_unwritable_exit_1_got_$rc" test "$rc" -eq 1
-check interrupt_checkpoint_unwritable grep -q "^soma: interrupted, and the checkpoint could not be written: $TMP/no/dir/ck: cannot create the temporary file" "$TMP/int.err"
+check interrupt_checkpoint_unwritable grep -q "^soma: interrupted, and the checkpoint could not be written: $TMP/ckdir/ck: cannot create the temporary file" "$TMP/int.err"
 
 # ---- data against the task and the model --------------------------------------------
 expect_error sigmoid_three_classes 1 "the target 'species' has 3 classes; one sigmoid output can only tell two apart" \

@@ -108,3 +108,11 @@ if command -v script >/dev/null 2>&1; then
 else
     fail tty_progress "script(1) is missing (Debian's bsdutils)"
 fi
+
+# ---- an unwritable -o or --checkpoint is found before training, not after --
+expect_error unwritable_output_found_first 1 "cannot create the temporary file" \
+    "$SOMA" train "$TMP/long.csv" --target y --epochs 1000 --log "$TMP/never.csv" -o "$TMP/no/such/dir/m.safetensors"
+check unwritable_output_no_training test ! -e "$TMP/never.csv"
+check unwritable_output_quick sh -c "! grep -q '^epoch' '$TMP/out'"
+expect_error unwritable_checkpoint_found_first 1 "cannot create the temporary file" \
+    "$SOMA" train "$TMP/long.csv" --target y --epochs 1000 --checkpoint "$TMP/no/dir/c.safetensors" -o "$TMP/m2.safetensors"
