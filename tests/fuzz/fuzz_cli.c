@@ -10,8 +10,9 @@
  * it does with the values: the checks after parsing, reading the files,
  * training, saving, printing.
  *
- * Beyond the sanitizers' checks: the exit status is 0, 1 or 2, and no
- * thread is left running (--threads starts a pool that must be joined).
+ * Beyond the sanitizers' checks: the exit status is 0, 1 or 2, no file
+ * descriptor is left open and no thread is left running (--threads starts
+ * a pool that must be joined).
  *
  * The commands run in a private scratch folder holding small fixture files
  * with one-letter names, so the fuzzer can name them:
@@ -41,6 +42,7 @@
 #include <dirent.h>
 #include <fcntl.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 int soma_cli_main(int argc, char **argv);
@@ -204,6 +206,36 @@ static int thread_count(void)
     return n;
 }
 
+/* The number of open file descriptors (a command must close its files);
+ * with LIST, the ones at or above FROM are described there. */
+static int fd_count(char *list, size_t cap, int from)
+{
+    DIR *d = opendir("/proc/self/fd");
+    int n = 0;
+    size_t used = 0;
+    struct dirent *e;
+    if (!d)
+        return -1;
+    if (list && cap)
+        list[0] = '\0';
+    while ((e = readdir(d))) {
+        if (e->d_name[0] == '.')
+            continue;
+        n++;
+        int fd = atoi(e->d_name);
+        if (list && fd >= from && fd != dirfd(d) && used + 80 < cap) {
+            char link[64], target[256];
+            snprintf(link, sizeof link, "/proc/self/fd/%d", fd);
+            ssize_t k = readlink(link, target, sizeof target - 1);
+            target[k > 0 ? k : 0] = '\0';
+            used += (size_t)snprintf(list + used, cap - used, " %d=%.60s", fd,
+                                     target);
+        }
+    }
+    closedir(d);
+    return n;
+}
+
 /* The cost bounds of the header comment; 1 when the input may run. */
 static int cheap(char **args, int n)
 {
@@ -287,10 +319,25 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     static int threads = -1;
     if (threads < 0)
         threads = thread_count();
+    /* counted around each command: between inputs libFuzzer itself may open
+     * pipes to the symbolizer it starts to name new functions */
+    int fds = fd_count(NULL, 0, 0);
     FUZZ_ASSERT(fchdir(scratch_fd) == 0);
     int rc = soma(n, (const char *const *)args);
-    FUZZ_ASSERT(rc == 0 || rc == 1 || rc == 2);
-    FUZZ_ASSERT(thread_count() == threads);
+    if (rc != 0 && rc != 1 && rc != 2)
+        fuzz_fail("exit status %d", rc);
+    char open_fds[400];
+    int now = fd_count(open_fds, sizeof open_fds, 3);
+    if (now != fds)
+        fuzz_fail("%d file descriptors open after the command, %d before:%s",
+                  now, fds, open_fds);
+    /* pthread_join can return a moment before the thread leaves the
+     * process's count: give it a little time */
+    for (int i = 0; i < 200 && thread_count() != threads; i++)
+        nanosleep(&(struct timespec){0, 1000000}, NULL);
+    if (thread_count() != threads)
+        fuzz_fail("%d threads after the command, %d before", thread_count(),
+                  threads);
     fflush(stdout);
     restore();
     FUZZ_ASSERT(fchdir(home_fd) == 0);

@@ -14,7 +14,9 @@
 
 #ifndef FUZZ_NO_MEM_BOUNDS
 #include <sanitizer/allocator_interface.h>
+#include <sanitizer/common_interface_defs.h>
 #endif
+#include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -23,6 +25,32 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 int LLVMFuzzerInitialize(int *argc, char ***argv);
+
+/* A finding: prints "fuzz: MESSAGE" and aborts, so that libFuzzer keeps the
+ * input. The message also goes to the sanitizer's report stream as
+ * "SUMMARY: ERROR: fuzz: ...", which survives -close_fd_mask=2 (fuzz_cli)
+ * and is the kind of line fork mode copies from a job's log into its own. */
+static inline void fuzz_fail(const char *fmt, ...)
+#if defined(__GNUC__) || defined(__clang__)
+    __attribute__((format(printf, 1, 2), noreturn))
+#endif
+    ;
+static inline void fuzz_fail(const char *fmt, ...)
+{
+    char msg[512], line[560];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    fprintf(stderr, "fuzz: %s\n", msg);
+#ifndef FUZZ_NO_MEM_BOUNDS
+    snprintf(line, sizeof line, "ERROR: fuzz: %s", msg);
+    __sanitizer_report_error_summary(line);
+#else
+    (void)line;
+#endif
+    abort();
+}
 
 #ifdef FUZZ_NO_MEM_BOUNDS
 /* Builds without the sanitizer allocator (tests/fuzz/coverage.sh): no
@@ -79,24 +107,19 @@ static inline size_t fuzz_mem_peak(void)
 static inline void fuzz_mem_check(const char *what, size_t limit, size_t input)
 {
     size_t peak = fuzz_mem_peak();
-    if (peak > limit) {
-        fprintf(stderr,
-                "fuzz: %s allocated %zu bytes at peak for a %zu-byte input; "
-                "the bound is %zu\n",
-                what, peak, input, limit);
-        abort();
-    }
+    if (peak > limit)
+        fuzz_fail("%s allocated %zu bytes at peak for a %zu-byte input; the "
+                  "bound is %zu",
+                  what, peak, input, limit);
 }
 #endif
 
-/* A failed invariant: print and abort so that libFuzzer keeps the input. */
+/* A failed invariant is a finding. */
 #define FUZZ_ASSERT(cond)                                                     \
     do {                                                                      \
-        if (!(cond)) {                                                        \
-            fprintf(stderr, "fuzz: %s:%d: invariant failed: %s\n", __FILE__,  \
-                    __LINE__, #cond);                                         \
-            abort();                                                          \
-        }                                                                     \
+        if (!(cond))                                                          \
+            fuzz_fail("%s:%d: invariant failed: %s", __FILE__, __LINE__,      \
+                      #cond);                                                 \
     } while (0)
 
 /* Taking bytes off the front of the input. */
