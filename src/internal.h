@@ -249,6 +249,11 @@ struct soma_trainer {
     float *acts;                 /* per layer [batch, units_l], contiguous */
     float *logits;               /* [batch, k] */
     float *delta[2];             /* [batch, max_units] each */
+    /* batch size 1 only (see fused_update in train.c): every layer's
+     * delta [sum of units], and one chunk of gradient rows */
+    float *d1;
+    float *gchunk;               /* [GCHUNK_FLOATS or a row, if wider] */
+    size_t gchunk_n;
     soma_exec exec;              /* threads and matrix workspace */
 };
 

@@ -269,7 +269,11 @@ void soma_gemm(const soma_exec *e, int trans_a, int trans_b, int M, int N,
     gemm_job g = {soma_sgemm_block_best(NULL), trans_a, trans_b, M, N, K, lda,
                   ldb, ldc, alpha, beta, A, B, C, e->ws, 0, 0};
     int T = e->threads;
-    double work = (double)M * (double)N * (double)K;
+    /* A product of fewer than 6 rows streams all of B from memory for few
+     * multiply-adds each (one example through a layer): it is bound by
+     * the cache's bandwidth, not the FMA units, and each thread brings its
+     * own, so it counts as more work. */
+    double work = (double)M * (double)N * (double)K * (M < 6 ? 6.0 : 1.0);
     if (T == 1 || !e->pool || work < PARALLEL_MIN_WORK) {
         g.fn(trans_a, trans_b, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc, 0,
              M, 0, N, e->ws);

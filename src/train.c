@@ -18,9 +18,13 @@
 #include "internal.h"
 #include "kernels/kernels.h"
 
+#include <float.h>
 #include <math.h>
 #include <string.h>
 #include <time.h>
+
+/* Floats of the gradient buffer of the batch-size-1 path (fused_update). */
+#define GCHUNK_FLOATS 4096
 
 static const char *const schedule_names[] = {"constant", "step", "cosine"};
 
@@ -112,6 +116,8 @@ void soma_trainer_free(soma_trainer *t)
     soma_free(t->logits);
     soma_free(t->delta[0]);
     soma_free(t->delta[1]);
+    soma_free(t->d1);
+    soma_free(t->gchunk);
     soma_exec_free(&t->exec);
     soma_free(t);
 }
@@ -175,6 +181,16 @@ soma_trainer *soma_trainer_new(soma_net *net, const soma_train_config *cfg,
         (cfg->early_stopping > 0 && !t->best) || !t->xb || !t->yb || !t->acts ||
         !t->logits || !t->delta[0] || !t->delta[1])
         goto nomem;
+    if (B == 1) {
+        /* act_total is the sum of the units when B is 1 */
+        t->gchunk_n = GCHUNK_FLOATS > (size_t)net->max_units
+                          ? GCHUNK_FLOATS
+                          : (size_t)net->max_units;
+        t->d1 = soma_alloc_array(act_total, sizeof(float));
+        t->gchunk = soma_alloc_array(t->gchunk_n, sizeof(float));
+        if (!t->d1 || !t->gchunk)
+            goto nomem;
+    }
     if (soma_exec_init(&t->exec, cfg->threads, err) != SOMA_OK) {
         soma_trainer_free(t);
         return NULL;
@@ -314,19 +330,77 @@ static size_t gather(soma_trainer *t, const float *x, const float *y, int y_cols
     return SIZE_MAX;
 }
 
+/* The gradient of layer l's weights and bias from its delta d [B, units]
+ * and its input a_prev [B, fan_in], into t->grad. */
+static void layer_gradient(soma_trainer *t, int l, const float *d,
+                           const float *a_prev, size_t B)
+{
+    const soma_net *net = t->net;
+    int units = net->layers[l].units, fan_in = net->fan_in[l];
+    float *gw = t->grad + net->w_off[l];
+    /* dW [units, fan_in] = d^T [units, B] . a_prev [B, fan_in] */
+    soma_gemm(&t->exec, 1, 0, units, fan_in, (int)B, 1.0f, d, units, a_prev,
+              fan_in, 0.0f, gw, fan_in);
+    if (net->layers[l].bias) {
+        float *gb = t->grad + net->b_off[l];
+        for (int j = 0; j < units; j++)
+            gb[j] = 0.0f;
+        for (size_t r = 0; r < B; r++)
+            for (int j = 0; j < units; j++)
+                gb[j] += d[r * (size_t)units + (size_t)j];
+    }
+}
+
+/* Where layer l's output starts in t->acts, and its delta in t->d1. */
+static size_t layer_offset(const soma_net *net, int l, size_t B)
+{
+    size_t off = 0;
+    for (int i = 0; i < l; i++)
+        off += B * (size_t)net->layers[i].units;
+    return off;
+}
+
+/* Asks the cache for the rows of the batch that starts at position next of
+ * the epoch's order while this one trains: rows of a shuffled data set are
+ * scattered in memory, and with small batches waiting for them is a good
+ * part of a step. Only for batches of up to PREFETCH_MAX floats. */
+#define PREFETCH_MAX 8192
+/* GCC 12 drops a loop of nothing but __builtin_prefetch at -O1 and above */
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+#define PREFETCH(p) __asm__ volatile("prefetcht0 %0" : : "m"(*(const char *)(p)))
+#elif defined(__GNUC__) || defined(__clang__)
+#define PREFETCH(p) __builtin_prefetch(p)
+#endif
+
+static void prefetch_rows(const soma_trainer *t, const float *x, size_t next)
+{
+#ifdef PREFETCH
+    size_t d = (size_t)t->net->n_inputs;
+    if (next >= t->n || t->batch * d > PREFETCH_MAX)
+        return;
+    size_t end = next + t->batch < t->n ? next + t->batch : t->n;
+    for (size_t r = next; r < end; r++) {
+        const char *p = (const char *)(x + t->perm[r] * d);
+        for (size_t off = 0; off < d * sizeof(float); off += 64)
+            PREFETCH(p + off);
+    }
+#else
+    (void)t, (void)x, (void)next;
+#endif
+}
+
 /* Forward, loss and backward for the batch in xb/yb; leaves the gradient
- * of the batch loss in t->grad and returns the loss. */
+ * of the batch loss in t->grad and returns the loss. With fused (batch size
+ * 1, see fused_update) the weight gradients are not formed: each layer's
+ * delta is kept in t->d1 instead. */
 static double batch_gradient(soma_trainer *t, size_t B, int y_cols,
-                             size_t *correct)
+                             size_t *correct, int fused)
 {
     const soma_net *net = t->net;
     int L = net->n_layers, k = soma_net_n_outputs(net);
     float *acts[SOMA_MAX_LAYERS];
-    float *p = t->acts;
-    for (int l = 0; l < L; l++) {
-        acts[l] = p;
-        p += B * (size_t)net->layers[l].units;
-    }
+    for (int l = 0; l < L; l++)
+        acts[l] = t->acts + layer_offset(net, l, B);
     soma_forward(&t->exec, net, t->xb, B, acts, t->logits);
 
     const float *out = acts[L - 1];
@@ -341,18 +415,11 @@ static double batch_gradient(soma_trainer *t, size_t B, int y_cols,
     for (int l = L - 1; l >= 0; l--) {
         int units = net->layers[l].units, fan_in = net->fan_in[l];
         const float *a_prev = l > 0 ? acts[l - 1] : t->xb;
-        float *gw = t->grad + net->w_off[l];
-        /* dW [units, fan_in] = d^T [units, B] . a_prev [B, fan_in] */
-        soma_gemm(&t->exec, 1, 0, units, fan_in, (int)B, 1.0f, d, units, a_prev,
-                  fan_in, 0.0f, gw, fan_in);
-        if (net->layers[l].bias) {
-            float *gb = t->grad + net->b_off[l];
-            for (int j = 0; j < units; j++)
-                gb[j] = 0.0f;
-            for (size_t r = 0; r < B; r++)
-                for (int j = 0; j < units; j++)
-                    gb[j] += d[r * (size_t)units + (size_t)j];
-        }
+        if (fused)
+            memcpy(t->d1 + layer_offset(net, l, B), d,
+                   (size_t)units * sizeof(float));
+        else
+            layer_gradient(t, l, d, a_prev, B);
         if (l > 0) {
             float *d_prev = d == t->delta[0] ? t->delta[1] : t->delta[0];
             /* d_prev [B, fan_in] = d [B, units] . W [units, fan_in] */
@@ -364,6 +431,115 @@ static double batch_gradient(soma_trainer *t, size_t B, int y_cols,
         }
     }
     return loss;
+}
+
+/* ---- Batch size 1 ---------------------------------------------------------
+ * With one example per step the gradient of a weight matrix is the outer
+ * product of the layer's delta and its input, and writing it out in full
+ * (as large as the weights), checking it, then reading it back to update
+ * costs several times the forward pass. fused_update instead forms the
+ * gradient a chunk of rows at a time in a small buffer that stays in
+ * cache and updates those rows at once.
+ *
+ * The arithmetic is exactly that of the general path: each gradient
+ * element is the matrix kernel's one-term chain fma(d_j, a_k, 0) (computed
+ * by the same kernel), the bias gradient is 0 + d_j, weight decay and the
+ * optimizer run through the same functions. What changes is when the
+ * gradient is checked for NaN and infinity: before any weight moves, from
+ * bounds that imply every element is finite (deltas and inputs finite, and
+ * max|d| max|a| <= FLT_MAX, so no product overflows). When the bound does
+ * not hold the step falls back to the general path, which decides. The
+ * buffer holds GCHUNK_FLOATS (16 KB), or one row if wider.
+ *
+ * Plain gradient descent without weight decay goes further: one pass per
+ * row (soma_rank1_gd), rows with a zero delta skipped. Skipping a row also
+ * skips its NaN check, which is why an epoch starts by checking that every
+ * parameter is finite: from there each weight that moves is checked. */
+/* max |x[i]|, or INFINITY when an x[i] is NaN or infinite. */
+static float max_abs(const float *x, size_t n)
+{
+    float m = 0.0f;
+    for (size_t i = 0; i < n; i++) {
+        float v = fabsf(x[i]);
+        if (!(v <= FLT_MAX))
+            return INFINITY;
+        m = v > m ? v : m;
+    }
+    return m;
+}
+
+/* Whether the bound above holds for every layer. */
+static int fused_gradient_finite(const soma_trainer *t)
+{
+    const soma_net *net = t->net;
+    for (int l = 0; l < net->n_layers; l++) {
+        const float *a = l > 0 ? t->acts + layer_offset(net, l - 1, 1) : t->xb;
+        double md = (double)max_abs(t->d1 + layer_offset(net, l, 1),
+                                    (size_t)net->layers[l].units);
+        double ma = (double)max_abs(a, (size_t)net->fan_in[l]);
+        if (!(md * ma <= (double)FLT_MAX))
+            return 0;
+    }
+    return 1;
+}
+
+/* The general path's gradient, from the deltas kept in t->d1. */
+static void fused_to_gradient(soma_trainer *t)
+{
+    const soma_net *net = t->net;
+    for (int l = 0; l < net->n_layers; l++)
+        layer_gradient(t, l, t->d1 + layer_offset(net, l, 1),
+                       l > 0 ? t->acts + layer_offset(net, l - 1, 1) : t->xb, 1);
+}
+
+/* Updates every parameter from the kept deltas; returns non-zero when a
+ * weight became NaN or infinite. */
+static int fused_update(soma_trainer *t, const soma_opt_params *op)
+{
+    soma_net *net = t->net;
+    soma_sgemm_block_fn gemm = soma_sgemm_block_best(NULL);
+    float wd = (float)t->cfg.weight_decay;
+    int bad = 0;
+    /* plain gradient descent needs no gradient buffer, and a row whose delta
+     * is 0 (a ReLU unit that did not fire) has the gradient +0 throughout,
+     * which leaves every weight of the row as it was: skipped */
+    soma_rank1_gd_fn rank1 =
+        op->kind == SOMA_OPT_GD && wd == 0.0f ? soma_rank1_gd_best() : NULL;
+    for (int l = 0; l < net->n_layers; l++) {
+        int units = net->layers[l].units, fan_in = net->fan_in[l];
+        const float *d = t->d1 + layer_offset(net, l, 1);
+        const float *a = l > 0 ? t->acts + layer_offset(net, l - 1, 1) : t->xb;
+        int rows = rank1 ? units : (int)(t->gchunk_n / (size_t)fan_in);
+        for (int j = 0; rank1 && j < units; j++)
+            if (d[j] != 0.0f)
+                bad |= rank1(net->params + net->w_off[l] +
+                                 (size_t)j * (size_t)fan_in,
+                             a, (size_t)fan_in, d[j], op->lr);
+        for (int j0 = rank1 ? units : 0; j0 < units; j0 += rows) {
+            int r = units - j0 < rows ? units - j0 : rows;
+            size_t off = net->w_off[l] + (size_t)j0 * (size_t)fan_in;
+            size_t n = (size_t)r * (size_t)fan_in;
+            float *w = net->params + off, *g = t->gchunk;
+            /* g [r, fan_in] = d[j0..j0+r)^T [r, 1] . a [1, fan_in] */
+            gemm(1, 0, r, fan_in, 1, 1.0f, d + j0, units, a, fan_in, 0.0f, g,
+                 fan_in, 0, r, 0, fan_in, t->exec.ws);
+            if (wd > 0.0f)
+                for (size_t i = 0; i < n; i++)
+                    g[i] += wd * w[i];
+            bad |= soma_opt_update(op, w, g, t->m ? t->m + off : NULL,
+                                   t->v ? t->v + off : NULL, n);
+        }
+        if (net->layers[l].bias) {
+            size_t off = net->b_off[l];
+            float *g = t->gchunk;
+            for (int j = 0; j < units; j++)
+                g[j] = 0.0f + d[j];
+            bad |= soma_opt_update(op, net->params + off, g,
+                                   t->m ? t->m + off : NULL,
+                                   t->v ? t->v + off : NULL, (size_t)units);
+        }
+    }
+    return bad;
 }
 
 /* The update step runs over the flat parameter array in slices, one per
@@ -451,6 +627,13 @@ soma_status soma_trainer_epoch(soma_trainer *t, const float *x, const float *y,
     if (s != SOMA_OK)
         return s;
 
+    if (soma_any_nonfinite(net->params, net->n_params)) {
+        size_t i = soma_find_nonfinite(net->params, net->n_params);
+        return soma_fail(err, SOMA_ERR_NUMERIC,
+                         "parameter %zu of the network is %g before epoch %d; "
+                         "training needs finite weights",
+                         i, (double)net->params[i], t->epochs_done + 1);
+    }
     double t0 = now_seconds();
     int e = t->epochs_done; /* 0-based index of this epoch */
     double lr = epoch_lr(&t->cfg, e);
@@ -471,6 +654,7 @@ soma_status soma_trainer_epoch(soma_trainer *t, const float *x, const float *y,
         size_t start = b * t->batch;
         size_t B = n - start < t->batch ? n - start : t->batch;
         size_t bad = gather(t, x, y, y_cols, t->perm + start, B);
+        prefetch_rows(t, x, start + B);
         if (bad != SIZE_MAX) {
             size_t d = (size_t)net->n_inputs;
             size_t j = soma_find_nonfinite(x + bad * d, d);
@@ -479,10 +663,24 @@ soma_status soma_trainer_epoch(soma_trainer *t, const float *x, const float *y,
                              j, (double)x[bad * d + j]);
         }
         size_t correct = 0;
-        double bl = batch_gradient(t, B, y_cols, &correct);
+        int fused = t->d1 != NULL;
+        double bl = batch_gradient(t, B, y_cols, &correct, fused);
         /* Adam's beta^step, committed only once the step is taken */
         op.beta1_pow = t->beta1_pow * t->cfg.beta1;
         op.beta2_pow = t->beta2_pow * t->cfg.beta2;
+        if (fused && isfinite(bl) && fused_gradient_finite(t)) {
+            t->steps++;
+            t->beta1_pow = op.beta1_pow;
+            t->beta2_pow = op.beta2_pow;
+            if (fused_update(t, &op))
+                return soma_fail(err, SOMA_ERR_NUMERIC,
+                                 "epoch %d, batch %zu: a weight became NaN or "
+                                 "infinite; try a smaller learning rate",
+                                 e + 1, b + 1);
+            goto stepped;
+        }
+        if (fused)
+            fused_to_gradient(t);
         update_job job;
         job.t = t;
         job.op = &op;
@@ -499,6 +697,7 @@ soma_status soma_trainer_epoch(soma_trainer *t, const float *x, const float *y,
                              "epoch %d, batch %zu: a weight became NaN or "
                              "infinite; try a smaller learning rate",
                              e + 1, b + 1);
+    stepped:
         t->part_loss += mean_loss ? bl * (double)B : bl;
         t->part_correct += correct;
         t->next_batch = b + 1;
@@ -590,7 +789,7 @@ double soma_trainer_gradient(soma_trainer *t, const float *x, const float *y,
     for (size_t i = 0; i < n; i++)
         t->perm[i] = i;
     (void)gather(t, x, y, y_cols, t->perm, n);
-    double loss = batch_gradient(t, n, y_cols, &correct);
+    double loss = batch_gradient(t, n, y_cols, &correct, 0);
     memcpy(grad, t->grad, t->net->n_params * sizeof(float));
     return loss;
 }

@@ -283,6 +283,22 @@ static void test_diverging(void)
     soma_net_free(net);
 }
 
+/* A NaN written into the weights before training (soma_net_params hands
+ * out a writable pointer) is refused before any step. */
+static void test_nonfinite_start(void)
+{
+    soma_error e;
+    soma_net *net = small_net(1, SOMA_ACT_SIGMOID, SOMA_LOSS_BCE);
+    soma_net_weight(net, 0)[1] = NAN;
+    const float x[4] = {0, 1, 2, 3}, y[2] = {0, 1};
+    soma_train_config c = quick_config();
+    c.batch_size = 1;
+    CHECK_ERR(soma_train(net, x, y, 2, 1, &c, &e), SOMA_ERR_NUMERIC,
+              "parameter 1 of the network is nan before epoch 1; training "
+              "needs finite weights", &e);
+    soma_net_free(net);
+}
+
 /* ---- saving, calls without their arguments ------------------------------ */
 
 static void test_save_nonfinite(void)
@@ -449,6 +465,7 @@ int main(void)
     RUN(test_trainer_calls);
     RUN(test_bad_inputs);
     RUN(test_diverging);
+    RUN(test_nonfinite_start);
     RUN(test_save_nonfinite);
     RUN(test_api_null);
     RUN(test_csv_options);

@@ -252,6 +252,30 @@ static void test_sgemm_large_sizes(void)
     CHECK(st.worst_rel < 1e-5);
 }
 
+/* One to five rows (one example in predict, batch size 1 in training) take
+ * a path of their own that reads B in place: every column remainder of its
+ * 64-, 32-, 16- and 8-wide groups, k remainders of its 8-deep transposes,
+ * every transpose, alpha and beta. */
+static void test_sgemm_few_rows(void)
+{
+    static const int ns[] = {1, 7, 8, 9, 15, 16, 17, 31, 32, 33, 40, 63, 64, 65, 100, 130};
+    static const int ks[] = {0, 1, 7, 8, 9, 16, 17, 100};
+    soma_rng rng;
+    soma_rng_seed(&rng, 11);
+    gemm_stats st = {0, 0, 0, 0, 0, 0.0};
+    int turn = 0;
+    for (int m = 1; m <= 5; m++)
+        for (size_t n = 0; n < sizeof ns / sizeof ns[0]; n++)
+            for (size_t k = 0; k < sizeof ks / sizeof ks[0]; k++)
+                for (int t = 0; t < 4; t++, turn++)
+                    gemm_case(&rng, &st, t >> 1, t & 1, m, ns[n], ks[k],
+                              alphas[turn % 2], betas[turn % 3], turn % 3);
+    /* the forward shape of the benchmark's first layer */
+    for (int t = 0; t < 4; t++)
+        gemm_case(&rng, &st, t >> 1, t & 1, 1, 128, 784, 1.0f, 0.0f, 0);
+    check_stats(&st);
+}
+
 /* A product with known exact values: [[1,2],[3,4]] . [[5,6],[7,8]] and its
  * transposes, so the transpose flags are tied to the documented layout and
  * not only to the agreement of the two kernels. */
@@ -788,6 +812,7 @@ int main(void)
     RUN(test_sgemm_layout);
     RUN(test_sgemm_small_sizes);
     RUN(test_sgemm_large_sizes);
+    RUN(test_sgemm_few_rows);
     RUN(test_expf_sweep);
     RUN(test_expf_special);
     RUN(test_expm1f);

@@ -64,6 +64,19 @@ void soma_sgemm(int trans_a, int trans_b, int M, int N, int K, float alpha,
                 const float *A, int lda, const float *B, int ldb, float beta,
                 float *C, int ldc, float *ws);
 
+/* ---- Batch size 1, plain gradient descent --------------------------------
+ * One row w [n] of a layer's weight after one example, whose delta for the
+ * row is d and whose input is x [n]:
+ *     g = fma(d, x[k], 0);  w[k] = w[k] - lr * g      (multiply, subtract)
+ * which is, bit for bit, the general path: the matrix kernel's one-term
+ * chain for the weight gradient, then soma_opt_update's gradient descent.
+ * Returns non-zero when an updated w[k] is NaN or infinite. */
+int soma_rank1_gd_ref(float *w, const float *x, size_t n, float d, float lr);
+int soma_rank1_gd_avx2(float *w, const float *x, size_t n, float d, float lr);
+typedef int (*soma_rank1_gd_fn)(float *w, const float *x, size_t n, float d,
+                                float lr);
+soma_rank1_gd_fn soma_rank1_gd_best(void);
+
 /* ---- Elementary functions -------------------------------------------------
  * e^x in float, within 2 ulp, defined by float arithmetic only so that it
  * gives the same bits on every IEEE platform (libm's expf need not).

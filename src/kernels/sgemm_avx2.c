@@ -157,6 +157,205 @@ static void tile(int kc, const float *const a[MR], size_t sk, const float *bp,
         }
 }
 
+/* ---- fewer than 6 rows: no packing ---------------------------------------
+ * With one to five rows of op(A) (a single example in predict or in
+ * training with batch size 1), packing all of op(B) to use it once costs
+ * more than the product, and the 6x16 tile would compute rows that are
+ * thrown away. These paths read B in place and keep each C element's
+ * accumulator in a register over all of k, so the chains are the same. */
+
+/* v for one C element group: alpha, beta as in tile(); mask selects the
+ * columns that exist. */
+static inline void store_masked(float *c, __m256 v, __m256i mask, int full,
+                                float alpha, float beta)
+{
+    if (alpha != 1.0f)
+        v = _mm256_mul_ps(_mm256_set1_ps(alpha), v);
+    if (beta != 0.0f) {
+        __m256 old = full ? _mm256_loadu_ps(c) : _mm256_maskload_ps(c, mask);
+        v = _mm256_add_ps(v, _mm256_mul_ps(_mm256_set1_ps(beta), old));
+    }
+    if (full)
+        _mm256_storeu_ps(c, v);
+    else
+        _mm256_maskstore_ps(c, mask, v);
+}
+
+/* Lanes 0..n-1 set (n in 1..8). */
+static inline __m256i lane_mask(int n)
+{
+    return _mm256_cmpgt_epi32(_mm256_set1_epi32(n),
+                              _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
+}
+
+/* op(B) = B [K, N] row-major: row i of C, columns [j, j + 8G), G groups of 8
+ * of which the last has nlast columns. Each k broadcasts a[k] against G
+ * vectors of B's row k: G independent chains. */
+static inline __attribute__((always_inline)) void
+row_nt(int G, int K, const float *a, size_t sk, const float *B, int ldb,
+       float *c, int nlast, float alpha, float beta)
+{
+    __m256 acc[8];
+    __m256i m = lane_mask(nlast);
+    for (int g = 0; g < G; g++)
+        acc[g] = _mm256_setzero_ps();
+    for (int k = 0; k < K; k++) {
+        __m256 x = _mm256_broadcast_ss(a + (size_t)k * sk);
+        const float *b = B + (size_t)k * ldb;
+        for (int g = 0; g < G - 1; g++)
+            acc[g] = _mm256_fmadd_ps(x, _mm256_loadu_ps(b + 8 * g), acc[g]);
+        __m256 bl = nlast == 8 ? _mm256_loadu_ps(b + 8 * (G - 1))
+                               : _mm256_maskload_ps(b + 8 * (G - 1), m);
+        acc[G - 1] = _mm256_fmadd_ps(x, bl, acc[G - 1]);
+    }
+    for (int g = 0; g < G - 1; g++)
+        store_masked(c + 8 * g, acc[g], m, 1, alpha, beta);
+    store_masked(c + 8 * (G - 1), acc[G - 1], m, nlast == 8, alpha, beta);
+}
+
+/* The 8x8 block B[r[0..7]][k..k+8) transposed: t[q] holds B[r[*]][k + q]. */
+static inline __attribute__((always_inline)) void
+transpose8(const float *const r[8], int k, __m256 t[8])
+{
+    __m256 r0 = _mm256_insertf128_ps(_mm256_castps128_ps256(_mm_loadu_ps(r[0] + k)),
+                                     _mm_loadu_ps(r[4] + k), 1);
+    __m256 r1 = _mm256_insertf128_ps(_mm256_castps128_ps256(_mm_loadu_ps(r[1] + k)),
+                                     _mm_loadu_ps(r[5] + k), 1);
+    __m256 r2 = _mm256_insertf128_ps(_mm256_castps128_ps256(_mm_loadu_ps(r[2] + k)),
+                                     _mm_loadu_ps(r[6] + k), 1);
+    __m256 r3 = _mm256_insertf128_ps(_mm256_castps128_ps256(_mm_loadu_ps(r[3] + k)),
+                                     _mm_loadu_ps(r[7] + k), 1);
+    __m256 r4 = _mm256_insertf128_ps(_mm256_castps128_ps256(_mm_loadu_ps(r[0] + k + 4)),
+                                     _mm_loadu_ps(r[4] + k + 4), 1);
+    __m256 r5 = _mm256_insertf128_ps(_mm256_castps128_ps256(_mm_loadu_ps(r[1] + k + 4)),
+                                     _mm_loadu_ps(r[5] + k + 4), 1);
+    __m256 r6 = _mm256_insertf128_ps(_mm256_castps128_ps256(_mm_loadu_ps(r[2] + k + 4)),
+                                     _mm_loadu_ps(r[6] + k + 4), 1);
+    __m256 r7 = _mm256_insertf128_ps(_mm256_castps128_ps256(_mm_loadu_ps(r[3] + k + 4)),
+                                     _mm_loadu_ps(r[7] + k + 4), 1);
+    /* r0 = rows 0|4 at k..k+3, r1 = rows 1|5, r2 = 2|6, r3 = 3|7; r4..r7
+     * the same at k+4..k+7 */
+    __m256 u0 = _mm256_unpacklo_ps(r0, r1), u1 = _mm256_unpackhi_ps(r0, r1);
+    __m256 u2 = _mm256_unpacklo_ps(r2, r3), u3 = _mm256_unpackhi_ps(r2, r3);
+    __m256 u4 = _mm256_unpacklo_ps(r4, r5), u5 = _mm256_unpackhi_ps(r4, r5);
+    __m256 u6 = _mm256_unpacklo_ps(r6, r7), u7 = _mm256_unpackhi_ps(r6, r7);
+    /* one shuffle and two blends per pair instead of two shuffles: blends
+     * run on more of the FP pipes */
+    __m256 v;
+    v = _mm256_shuffle_ps(u0, u2, 0x4E);
+    t[0] = _mm256_blend_ps(u0, v, 0xCC), t[1] = _mm256_blend_ps(u2, v, 0x33);
+    v = _mm256_shuffle_ps(u1, u3, 0x4E);
+    t[2] = _mm256_blend_ps(u1, v, 0xCC), t[3] = _mm256_blend_ps(u3, v, 0x33);
+    v = _mm256_shuffle_ps(u4, u6, 0x4E);
+    t[4] = _mm256_blend_ps(u4, v, 0xCC), t[5] = _mm256_blend_ps(u6, v, 0x33);
+    v = _mm256_shuffle_ps(u5, u7, 0x4E);
+    t[6] = _mm256_blend_ps(u5, v, 0xCC), t[7] = _mm256_blend_ps(u7, v, 0x33);
+}
+
+/* 8 k steps of one 8-column group: transposes the block and chains its 8
+ * columns of op(B) into acc, in k order. */
+static inline __attribute__((always_inline)) __m256
+group8(const float *const r[8], int k, const float *x, __m256 acc)
+{
+    __m256 t[8];
+    transpose8(r, k, t);
+    for (int q = 0; q < 8; q++)
+        acc = _mm256_fmadd_ps(_mm256_broadcast_ss(x + q), t[q], acc);
+    return acc;
+}
+
+/* One k step of one group, for the k remainder. */
+static inline __attribute__((always_inline)) __m256
+group1(const float *const r[8], int k, __m256 x, __m256 acc)
+{
+    __m256 b = _mm256_setr_ps(r[0][k], r[1][k], r[2][k], r[3][k], r[4][k],
+                              r[5][k], r[6][k], r[7][k]);
+    return _mm256_fmadd_ps(x, b, acc);
+}
+
+/* op(B) = B^T with B [N, K] row-major (a layer's weight): one row of C,
+ * columns [j, j + 8G) (G = 1, 2 or 4) of which the last group has nlast.
+ * Column j of op(B) is row j of B, so 8 rows of B are read 8 k at a time
+ * and transposed in registers; rows past the last real column repeat it
+ * (results dropped). The accumulators are named variables so that they
+ * stay in registers. */
+static inline __attribute__((always_inline)) void
+row_t(int G, int K, const float *a, size_t sk, const float *B, int ldb, int j,
+      float *c, int nlast, float alpha, float beta)
+{
+    const float *rows[4][8];
+    int jmax = j + 8 * (G - 1) + nlast - 1;
+    for (int g = 0; g < G; g++)
+        for (int r = 0; r < 8; r++) {
+            int jj = j + 8 * g + r;
+            rows[g][r] = B + (size_t)(jj < jmax ? jj : jmax) * ldb;
+        }
+    __m256 acc0 = _mm256_setzero_ps(), acc1 = acc0, acc2 = acc0, acc3 = acc0;
+    float x[8];
+    int k = 0;
+    for (; k + 8 <= K; k += 8) {
+        const float *xk = a + (size_t)k * sk;
+        if (sk != 1) {
+            for (int q = 0; q < 8; q++)
+                x[q] = xk[(size_t)q * sk];
+            xk = x;
+        }
+        acc0 = group8(rows[0], k, xk, acc0);
+        if (G > 1)
+            acc1 = group8(rows[1], k, xk, acc1);
+        if (G > 2) {
+            acc2 = group8(rows[2], k, xk, acc2);
+            acc3 = group8(rows[3], k, xk, acc3);
+        }
+    }
+    for (; k < K; k++) {
+        __m256 xv = _mm256_set1_ps(a[(size_t)k * sk]);
+        acc0 = group1(rows[0], k, xv, acc0);
+        if (G > 1)
+            acc1 = group1(rows[1], k, xv, acc1);
+        if (G > 2) {
+            acc2 = group1(rows[2], k, xv, acc2);
+            acc3 = group1(rows[3], k, xv, acc3);
+        }
+    }
+    __m256i m = lane_mask(nlast);
+    __m256 acc[4] = {acc0, acc1, acc2, acc3};
+    for (int g = 0; g < G - 1; g++)
+        store_masked(c + 8 * g, acc[g], m, 1, alpha, beta);
+    store_masked(c + 8 * (G - 1), acc[G - 1], m, nlast == 8, alpha, beta);
+}
+
+/* Rows [m0, m1) with m1 - m0 < MR, columns [n0, n1), K >= 1. */
+static void few_rows(int trans_a, int trans_b, int K, float alpha,
+                     const float *A, int lda, const float *B, int ldb,
+                     float beta, float *C, int ldc, int m0, int m1, int n0,
+                     int n1)
+{
+    size_t sk = trans_a ? (size_t)lda : 1;
+    for (int i = m0; i < m1; i++) {
+        const float *a = trans_a ? A + i : A + (size_t)i * lda;
+        float *c = C + (size_t)i * ldc;
+        int j = n0;
+        if (!trans_b) {
+            for (; j + 64 <= n1; j += 64)
+                row_nt(8, K, a, sk, B + j, ldb, c + j, 8, alpha, beta);
+            for (; j + 32 <= n1; j += 32)
+                row_nt(4, K, a, sk, B + j, ldb, c + j, 8, alpha, beta);
+            for (; j < n1; j += 8)
+                row_nt(1, K, a, sk, B + j, ldb, c + j,
+                       n1 - j < 8 ? n1 - j : 8, alpha, beta);
+        } else {
+            for (; j + 32 <= n1; j += 32)
+                row_t(4, K, a, sk, B, ldb, j, c + j, 8, alpha, beta);
+            for (; j + 16 <= n1; j += 16)
+                row_t(2, K, a, sk, B, ldb, j, c + j, 8, alpha, beta);
+            for (; j < n1; j += 8)
+                row_t(1, K, a, sk, B, ldb, j, c + j, n1 - j < 8 ? n1 - j : 8,
+                      alpha, beta);
+        }
+    }
+}
+
 void soma_sgemm_block_avx2(int trans_a, int trans_b, int M, int N, int K,
                            float alpha, const float *A, int lda, const float *B,
                            int ldb, float beta, float *C, int ldc, int m0,
@@ -166,6 +365,13 @@ void soma_sgemm_block_avx2(int trans_a, int trans_b, int M, int N, int K,
     (void)N;
     if (m0 >= m1 || n0 >= n1)
         return;
+    /* one row with B transposed (a layer's forward for one example), or
+     * up to five with B in place: read B where it is */
+    if (m1 - m0 == 1 || (!trans_b && m1 - m0 < MR)) {
+        few_rows(trans_a, trans_b, K, alpha, A, lda, B, ldb, beta, C, ldc, m0,
+                 m1, n0, n1);
+        return;
+    }
     if (beta != 0.0f && K > SOMA_GEMM_KC) {
         /* the partial sums would overwrite the C that beta scales */
         soma_sgemm_block_portable(trans_a, trans_b, M, N, K, alpha, A, lda, B,
