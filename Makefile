@@ -103,6 +103,7 @@ tests: $(TEST_BIN)
 # The AVX2 kernels are compiled for AVX2+FMA and chosen at run time.
 ifeq ($(ARCH),x86_64)
 $(BUILD)/obj/src/kernels/%_avx2.o: ALL_CFLAGS += -mavx2 -mfma
+$(BUILD)/obj/src/kernels/%_avx512.o: ALL_CFLAGS += -mavx512f -mavx2 -mfma
 endif
 
 $(BUILD)/obj/%.o: %.c

@@ -281,8 +281,40 @@ typedef struct gather_job {
     int y_cols;
     const size_t *rows;
     size_t B;
+    size_t B_next;    /* rows of the next batch, at rows + B: prefetched */
     size_t bad[1024]; /* per task: the first bad row it met, or SIZE_MAX */
 } gather_job;
+
+/* Each task also asks the cache for its share of the next batch's rows
+ * (the next gather splits them the same way, so each thread fetches into
+ * its own core's cache what it will read): rows of a shuffled data set are
+ * scattered in memory, and waiting for them was a tenth of a step. Only
+ * for batches of up to PREFETCH_MAX floats. */
+#define PREFETCH_MAX 65536
+/* GCC 12 drops a loop of nothing but __builtin_prefetch at -O1 and above */
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+#define PREFETCH(p) __asm__ volatile("prefetcht0 %0" : : "m"(*(const char *)(p)))
+#elif defined(__GNUC__) || defined(__clang__)
+#define PREFETCH(p) __builtin_prefetch(p)
+#endif
+
+static void prefetch_next(const gather_job *g, int task, int n_tasks)
+{
+#ifdef PREFETCH
+    size_t d = (size_t)g->t->net->n_inputs;
+    if (g->B_next * d > PREFETCH_MAX)
+        return;
+    size_t r0 = g->B_next * (size_t)task / (size_t)n_tasks;
+    size_t r1 = g->B_next * (size_t)(task + 1) / (size_t)n_tasks;
+    for (size_t r = r0; r < r1; r++) {
+        const char *p = (const char *)(g->x + g->rows[g->B + r] * d);
+        for (size_t off = 0; off < d * sizeof(float); off += 64)
+            PREFETCH(p + off);
+    }
+#else
+    (void)g, (void)task, (void)n_tasks;
+#endif
+}
 
 static void gather_task(void *ctx, int task, int n_tasks)
 {
@@ -301,13 +333,14 @@ static void gather_task(void *ctx, int task, int n_tasks)
         soma_standardize_rows(net, src, 1, g->t->xb + r * d);
         memcpy(g->t->yb + r * yc, g->y + g->rows[r] * yc, yc * sizeof(float));
     }
+    prefetch_next(g, task, n_tasks);
 }
 
 /* Below this many floats per batch the copy stays on one thread. */
 #define PARALLEL_GATHER_MIN 16384
 
 static size_t gather(soma_trainer *t, const float *x, const float *y, int y_cols,
-                     const size_t *rows, size_t B)
+                     const size_t *rows, size_t B, size_t B_next)
 {
     gather_job g;
     g.t = t;
@@ -316,6 +349,7 @@ static size_t gather(soma_trainer *t, const float *x, const float *y, int y_cols
     g.y_cols = y_cols;
     g.rows = rows;
     g.B = B;
+    g.B_next = B_next;
     int n = 1;
     if (B * (size_t)t->net->n_inputs >= PARALLEL_GATHER_MIN) {
         n = soma_pool_threads(t->exec.pool);
@@ -358,35 +392,6 @@ static size_t layer_offset(const soma_net *net, int l, size_t B)
     for (int i = 0; i < l; i++)
         off += B * (size_t)net->layers[i].units;
     return off;
-}
-
-/* Asks the cache for the rows of the batch that starts at position next of
- * the epoch's order while this one trains: rows of a shuffled data set are
- * scattered in memory, and with small batches waiting for them is a good
- * part of a step. Only for batches of up to PREFETCH_MAX floats. */
-#define PREFETCH_MAX 8192
-/* GCC 12 drops a loop of nothing but __builtin_prefetch at -O1 and above */
-#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
-#define PREFETCH(p) __asm__ volatile("prefetcht0 %0" : : "m"(*(const char *)(p)))
-#elif defined(__GNUC__) || defined(__clang__)
-#define PREFETCH(p) __builtin_prefetch(p)
-#endif
-
-static void prefetch_rows(const soma_trainer *t, const float *x, size_t next)
-{
-#ifdef PREFETCH
-    size_t d = (size_t)t->net->n_inputs;
-    if (next >= t->n || t->batch * d > PREFETCH_MAX)
-        return;
-    size_t end = next + t->batch < t->n ? next + t->batch : t->n;
-    for (size_t r = next; r < end; r++) {
-        const char *p = (const char *)(x + t->perm[r] * d);
-        for (size_t off = 0; off < d * sizeof(float); off += 64)
-            PREFETCH(p + off);
-    }
-#else
-    (void)t, (void)x, (void)next;
-#endif
 }
 
 /* Forward, loss and backward for the batch in xb/yb; leaves the gradient
@@ -653,8 +658,9 @@ soma_status soma_trainer_epoch(soma_trainer *t, const float *x, const float *y,
     for (size_t b = t->next_batch; b < n_batches; b++) {
         size_t start = b * t->batch;
         size_t B = n - start < t->batch ? n - start : t->batch;
-        size_t bad = gather(t, x, y, y_cols, t->perm + start, B);
-        prefetch_rows(t, x, start + B);
+        size_t next = start + B < n ? n - (start + B) : 0;
+        size_t bad = gather(t, x, y, y_cols, t->perm + start, B,
+                            next < t->batch ? next : t->batch);
         if (bad != SIZE_MAX) {
             size_t d = (size_t)net->n_inputs;
             size_t j = soma_find_nonfinite(x + bad * d, d);
@@ -788,7 +794,7 @@ double soma_trainer_gradient(soma_trainer *t, const float *x, const float *y,
     size_t correct = 0;
     for (size_t i = 0; i < n; i++)
         t->perm[i] = i;
-    (void)gather(t, x, y, y_cols, t->perm, n);
+    (void)gather(t, x, y, y_cols, t->perm, n, 0);
     double loss = batch_gradient(t, n, y_cols, &correct, 0);
     memcpy(grad, t->grad, t->net->n_params * sizeof(float));
     return loss;

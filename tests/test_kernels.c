@@ -126,6 +126,35 @@ static void gemm_case(soma_rng *rng, gemm_stats *st, int ta, int tb, int M,
             soma_sgemm_block_portable(ta, tb, M, N, K, alpha, A.p, lda, B.p, ldb,
                                       beta, C3.p, ldc, 0, M, 0, N, gemm_ws);
             mismatch |= memcmp(C1.p, C3.p, (nc + 1) * sizeof(float)) != 0;
+            /* every SIMD kernel this CPU runs, not only the best one */
+            for (int kern = 0; kern < 2; kern++) {
+                soma_sgemm_block_fn fn = NULL;
+#if defined(__x86_64__) && !defined(SOMA_NO_SIMD)
+                if (kern == 0 && soma_cpu_has_avx2_fma())
+                    fn = soma_sgemm_block_avx2;
+                if (kern == 1 && soma_cpu_has_avx512())
+                    fn = soma_sgemm_block_avx512;
+#endif
+                if (!fn)
+                    continue;
+                memcpy(C3.p, C0.p, (nc + 1) * sizeof(float));
+                fn(ta, tb, M, N, K, alpha, A.p, lda, B.p, ldb, beta, C3.p, ldc,
+                   0, M, 0, N, gemm_ws);
+                mismatch |= memcmp(C1.p, C3.p, (nc + 1) * sizeof(float)) != 0;
+                /* and on a block in the middle: the rest stays as it was */
+                if (M > 2 && N > 2) {
+                    memcpy(C3.p, C0.p, (nc + 1) * sizeof(float));
+                    fn(ta, tb, M, N, K, alpha, A.p, lda, B.p, ldb, beta, C3.p,
+                       ldc, 1, M - 1, 1, N - 1, gemm_ws);
+                    for (int i = 0; i < M; i++)
+                        for (int j = 0; j < ldc; j++) {
+                            size_t at = (size_t)i * ldc + j;
+                            int in = i >= 1 && i < M - 1 && j >= 1 && j < N - 1;
+                            float want = in ? C1.p[at] : C0.p[at];
+                            mismatch |= memcmp(&want, &C3.p[at], sizeof want) != 0;
+                        }
+                }
+            }
             for (int e = 0; e < 2; e++) {
                 memcpy(C3.p, C0.p, (nc + 1) * sizeof(float));
                 soma_gemm(&gemm_exec[e], ta, tb, M, N, K, alpha, A.p, lda, B.p,

@@ -36,8 +36,9 @@ void soma_sgemm_ref(int trans_a, int trans_b, int M, int N, int K, float alpha,
 /* The block [m0, m1) x [n0, n1) of the product above, same contract and
  * bits; ws holds SOMA_GEMM_WS floats of scratch. Separate blocks may run
  * in parallel on separate workspaces. The portable version is always built;
- * the AVX2+FMA one only on x86-64 without SOMA_NO_SIMD, and is used only
- * when soma_cpu_has_avx2_fma() says the CPU has both. */
+ * the AVX2+FMA and AVX-512 ones only on x86-64 without SOMA_NO_SIMD, and
+ * are used only when soma_cpu_has_avx2_fma() / soma_cpu_has_avx512() say
+ * the CPU has them. */
 typedef void (*soma_sgemm_block_fn)(int trans_a, int trans_b, int M, int N,
                                     int K, float alpha, const float *A, int lda,
                                     const float *B, int ldb, float beta,
@@ -52,10 +53,20 @@ void soma_sgemm_block_avx2(int trans_a, int trans_b, int M, int N, int K,
                            float alpha, const float *A, int lda, const float *B,
                            int ldb, float beta, float *C, int ldc, int m0,
                            int m1, int n0, int n1, float *ws);
+void soma_sgemm_block_avx512(int trans_a, int trans_b, int M, int N, int K,
+                             float alpha, const float *A, int lda,
+                             const float *B, int ldb, float beta, float *C,
+                             int ldc, int m0, int m1, int n0, int n1,
+                             float *ws);
 int soma_cpu_has_avx2_fma(void);
+/* AVX-512F (with AVX2 and FMA, which its kernel also uses), enabled by the
+ * OS. */
+int soma_cpu_has_avx512(void);
 
-/* The best block kernel for this CPU and build ("avx2" or "portable" in
- * *name when name is not NULL). */
+/* The best block kernel for this CPU and build ("avx512", "avx2" or
+ * "portable" in *name when name is not NULL). SOMA_KERNEL=avx2 or portable
+ * in the environment caps the choice (for comparisons and tests; the bits
+ * are the same). */
 soma_sgemm_block_fn soma_sgemm_block_best(const char **name);
 
 /* Single-threaded soma_sgemm over the whole matrix with the best kernel;

@@ -11,6 +11,9 @@
 #include "kernels.h"
 
 #include <math.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
 
 static float at(const float *m, int ld, int trans, int r, int c)
 {
@@ -89,17 +92,52 @@ int soma_cpu_has_avx2_fma(void)
     __builtin_cpu_init();
     return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
 }
+int soma_cpu_has_avx512(void)
+{
+    __builtin_cpu_init();
+    return soma_cpu_has_avx2_fma() && __builtin_cpu_supports("avx512f");
+}
 #else
 int soma_cpu_has_avx2_fma(void)
 {
     return 0;
+}
+int soma_cpu_has_avx512(void)
+{
+    return 0;
+}
+#endif
+
+#if defined(__x86_64__) && !defined(SOMA_NO_SIMD)
+/* 2: AVX-512, 1: AVX2, 0: portable; decided once (SOMA_KERNEL caps it). */
+static int best_level(void)
+{
+    static atomic_int level = -1;
+    int l = atomic_load_explicit(&level, memory_order_relaxed);
+    if (l < 0) {
+        const char *cap = getenv("SOMA_KERNEL");
+        l = soma_cpu_has_avx512() ? 2 : soma_cpu_has_avx2_fma() ? 1 : 0;
+        if (cap && strcmp(cap, "avx2") == 0 && l > 1)
+            l = 1;
+        else if (cap && strcmp(cap, "portable") == 0)
+            l = 0;
+        /* racing threads store the same value */
+        atomic_store_explicit(&level, l, memory_order_relaxed);
+    }
+    return l;
 }
 #endif
 
 soma_sgemm_block_fn soma_sgemm_block_best(const char **name)
 {
 #if defined(__x86_64__) && !defined(SOMA_NO_SIMD)
-    if (soma_cpu_has_avx2_fma()) {
+    int l = best_level();
+    if (l == 2) {
+        if (name)
+            *name = "avx512";
+        return soma_sgemm_block_avx512;
+    }
+    if (l == 1) {
         if (name)
             *name = "avx2";
         return soma_sgemm_block_avx2;
