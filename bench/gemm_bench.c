@@ -53,7 +53,7 @@ static void time_gemm(const soma_exec *e, int blas, const shape *sh,
                             sh->K, 1.0f, A, lda, B, ldb, 0.0f, C, sh->N);
             else
                 soma_gemm(e, sh->ta, sh->tb, sh->M, sh->N, sh->K, 1.0f, A, lda,
-                          B, ldb, 0.0f, C, sh->N);
+                          B, ldb, 0.0f, C, sh->N, NULL);
         }
         double t = bench_now() - t0;
         if (r < 0) { /* warm-up: size the runs */

@@ -20,21 +20,19 @@ void soma_forward(const soma_exec *e, const soma_net *net, const float *in,
     for (int l = 0; l < net->n_layers; l++) {
         const soma_layer_spec *ls = &net->layers[l];
         int units = ls->units, fan_in = net->fan_in[l];
+        int want_logits = logits && l == net->n_layers - 1;
         float *z = acts[l];
-        /* z [n, units] = a [n, fan_in] . W^T, W [units, fan_in] */
+        /* z [n, units] = a [n, fan_in] . W^T + b, W [units, fan_in], the
+         * bias and a ReLU applied as the product stores each tile (the same
+         * arithmetic as separate passes, while the tile is in registers) */
+        soma_epilogue ep = {ls->bias ? net->params + net->b_off[l] : NULL,
+                            ls->activation == SOMA_ACT_RELU && !want_logits};
         soma_gemm(e, 0, 1, (int)n, units, fan_in, 1.0f, a, fan_in,
-                  net->params + net->w_off[l], fan_in, 0.0f, z, units);
-        if (ls->bias) {
-            const float *b = net->params + net->b_off[l];
-            for (size_t r = 0; r < n; r++) {
-                float *zr = z + r * (size_t)units;
-                for (int j = 0; j < units; j++)
-                    zr[j] += b[j];
-            }
-        }
-        if (logits && l == net->n_layers - 1)
+                  net->params + net->w_off[l], fan_in, 0.0f, z, units, &ep);
+        if (want_logits)
             memcpy(logits, z, n * (size_t)units * sizeof(float));
-        soma_act_forward(ls->activation, z, n, units);
+        if (!ep.relu)
+            soma_act_forward(ls->activation, z, n, units);
         a = z;
     }
 }

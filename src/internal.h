@@ -212,13 +212,16 @@ typedef struct soma_exec {
 soma_status soma_exec_init(soma_exec *e, int threads, soma_error *err);
 void soma_exec_free(soma_exec *e);
 
-/* soma_sgemm (kernels.h) split over the exec's threads: the output is cut
- * into blocks of whole 16-column panels or 6-row strips, one per thread.
- * Every element is computed by the same code whatever the split, so the
- * result does not depend on the thread count. */
+/* soma_sgemm (kernels.h) split over the exec's threads, followed by the
+ * epilogue ep (bias and ReLU, may be NULL): the output is cut into blocks
+ * of whole 16-column panels or 6-row strips, one per thread. Every element
+ * is computed by the same code whatever the split, so the result does not
+ * depend on the thread count. */
+struct soma_epilogue;
 void soma_gemm(const soma_exec *e, int trans_a, int trans_b, int M, int N,
                int K, float alpha, const float *A, int lda, const float *B,
-               int ldb, float beta, float *C, int ldc);
+               int ldb, float beta, float *C, int ldc,
+               const struct soma_epilogue *ep);
 
 /* ---- The trainer (src/train.c, src/checkpoint.c) -------------------------
  * See soma_trainer_epoch in train.c for how rng and next_batch mark the

@@ -217,7 +217,7 @@ void soma_exec_free(soma_exec *e)
 
 void soma_gemm(const soma_exec *e, int trans_a, int trans_b, int M, int N,
                int K, float alpha, const float *A, int lda, const float *B,
-               int ldb, float beta, float *C, int ldc)
+               int ldb, float beta, float *C, int ldc, const soma_epilogue *ep)
 {
     (void)e;
     if (M == 0 || N == 0)
@@ -225,6 +225,7 @@ void soma_gemm(const soma_exec *e, int trans_a, int trans_b, int M, int N,
     cblas_sgemm(CblasRowMajor, trans_a ? CblasTrans : CblasNoTrans,
                 trans_b ? CblasTrans : CblasNoTrans, M, N, K, alpha, A, lda, B,
                 ldb, beta, C, ldc);
+    soma_epilogue_apply(ep, C, ldc, 0, M, 0, N);
 }
 #else
 /* ---- threaded matrix product ----------------------------------------- */
@@ -236,6 +237,7 @@ typedef struct gemm_job {
     const float *A, *B;
     float *C;
     float *ws;
+    const soma_epilogue *ep;
     int by_columns; /* split N (in 16-column panels) or M (in 6-row strips) */
     int units;      /* panels or strips in all */
 } gemm_job;
@@ -251,11 +253,11 @@ static void gemm_task(void *ctx, int t, int n)
     if (g->by_columns) {
         int n0 = u0 * 16, n1 = u1 * 16 < g->N ? u1 * 16 : g->N;
         g->fn(g->ta, g->tb, g->M, g->N, g->K, g->alpha, g->A, g->lda, g->B,
-              g->ldb, g->beta, g->C, g->ldc, 0, g->M, n0, n1, ws);
+              g->ldb, g->beta, g->C, g->ldc, 0, g->M, n0, n1, ws, g->ep);
     } else {
         int m0 = u0 * 6, m1 = u1 * 6 < g->M ? u1 * 6 : g->M;
         g->fn(g->ta, g->tb, g->M, g->N, g->K, g->alpha, g->A, g->lda, g->B,
-              g->ldb, g->beta, g->C, g->ldc, m0, m1, 0, g->N, ws);
+              g->ldb, g->beta, g->C, g->ldc, m0, m1, 0, g->N, ws, g->ep);
     }
 }
 
@@ -264,10 +266,10 @@ static void gemm_task(void *ctx, int t, int n)
 
 void soma_gemm(const soma_exec *e, int trans_a, int trans_b, int M, int N,
                int K, float alpha, const float *A, int lda, const float *B,
-               int ldb, float beta, float *C, int ldc)
+               int ldb, float beta, float *C, int ldc, const soma_epilogue *ep)
 {
     gemm_job g = {soma_sgemm_block_best(NULL), trans_a, trans_b, M, N, K, lda,
-                  ldb, ldc, alpha, beta, A, B, C, e->ws, 0, 0};
+                  ldb, ldc, alpha, beta, A, B, C, e->ws, ep, 0, 0};
     int T = e->threads;
     /* A product of fewer than 6 rows streams all of B from memory for few
      * multiply-adds each (one example through a layer): it is bound by
@@ -276,7 +278,7 @@ void soma_gemm(const soma_exec *e, int trans_a, int trans_b, int M, int N,
     double work = (double)M * (double)N * (double)K * (M < 6 ? 6.0 : 1.0);
     if (T == 1 || !e->pool || work < PARALLEL_MIN_WORK) {
         g.fn(trans_a, trans_b, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc, 0,
-             M, 0, N, e->ws);
+             M, 0, N, e->ws, ep);
         return;
     }
     int panels = (N + 15) / 16, strips = (M + 5) / 6;

@@ -374,7 +374,7 @@ static void layer_gradient(soma_trainer *t, int l, const float *d,
     float *gw = t->grad + net->w_off[l];
     /* dW [units, fan_in] = d^T [units, B] . a_prev [B, fan_in] */
     soma_gemm(&t->exec, 1, 0, units, fan_in, (int)B, 1.0f, d, units, a_prev,
-              fan_in, 0.0f, gw, fan_in);
+              fan_in, 0.0f, gw, fan_in, NULL);
     if (net->layers[l].bias) {
         float *gb = t->grad + net->b_off[l];
         for (int j = 0; j < units; j++)
@@ -429,7 +429,8 @@ static double batch_gradient(soma_trainer *t, size_t B, int y_cols,
             float *d_prev = d == t->delta[0] ? t->delta[1] : t->delta[0];
             /* d_prev [B, fan_in] = d [B, units] . W [units, fan_in] */
             soma_gemm(&t->exec, 0, 0, (int)B, fan_in, units, 1.0f, d, units,
-                      net->params + net->w_off[l], fan_in, 0.0f, d_prev, fan_in);
+                      net->params + net->w_off[l], fan_in, 0.0f, d_prev, fan_in,
+                      NULL);
             soma_act_backward(net->layers[l - 1].activation, acts[l - 1], d_prev,
                               B, fan_in);
             d = d_prev;
@@ -527,7 +528,7 @@ static int fused_update(soma_trainer *t, const soma_opt_params *op)
             float *w = net->params + off, *g = t->gchunk;
             /* g [r, fan_in] = d[j0..j0+r)^T [r, 1] . a [1, fan_in] */
             gemm(1, 0, r, fan_in, 1, 1.0f, d + j0, units, a, fan_in, 0.0f, g,
-                 fan_in, 0, r, 0, fan_in, t->exec.ws);
+                 fan_in, 0, r, 0, fan_in, t->exec.ws, NULL);
             if (wd > 0.0f)
                 for (size_t i = 0; i < n; i++)
                     g[i] += wd * w[i];

@@ -124,7 +124,7 @@ static void gemm_case(soma_rng *rng, gemm_stats *st, int ta, int tb, int M,
         if (C3.p) {
             memcpy(C3.p, C0.p, (nc + 1) * sizeof(float));
             soma_sgemm_block_portable(ta, tb, M, N, K, alpha, A.p, lda, B.p, ldb,
-                                      beta, C3.p, ldc, 0, M, 0, N, gemm_ws);
+                                      beta, C3.p, ldc, 0, M, 0, N, gemm_ws, NULL);
             mismatch |= memcmp(C1.p, C3.p, (nc + 1) * sizeof(float)) != 0;
             /* every SIMD kernel this CPU runs, not only the best one */
             for (int kern = 0; kern < 2; kern++) {
@@ -139,13 +139,13 @@ static void gemm_case(soma_rng *rng, gemm_stats *st, int ta, int tb, int M,
                     continue;
                 memcpy(C3.p, C0.p, (nc + 1) * sizeof(float));
                 fn(ta, tb, M, N, K, alpha, A.p, lda, B.p, ldb, beta, C3.p, ldc,
-                   0, M, 0, N, gemm_ws);
+                   0, M, 0, N, gemm_ws, NULL);
                 mismatch |= memcmp(C1.p, C3.p, (nc + 1) * sizeof(float)) != 0;
                 /* and on a block in the middle: the rest stays as it was */
                 if (M > 2 && N > 2) {
                     memcpy(C3.p, C0.p, (nc + 1) * sizeof(float));
                     fn(ta, tb, M, N, K, alpha, A.p, lda, B.p, ldb, beta, C3.p,
-                       ldc, 1, M - 1, 1, N - 1, gemm_ws);
+                       ldc, 1, M - 1, 1, N - 1, gemm_ws, NULL);
                     for (int i = 0; i < M; i++)
                         for (int j = 0; j < ldc; j++) {
                             size_t at = (size_t)i * ldc + j;
@@ -158,9 +158,43 @@ static void gemm_case(soma_rng *rng, gemm_stats *st, int ta, int tb, int M,
             for (int e = 0; e < 2; e++) {
                 memcpy(C3.p, C0.p, (nc + 1) * sizeof(float));
                 soma_gemm(&gemm_exec[e], ta, tb, M, N, K, alpha, A.p, lda, B.p,
-                          ldb, beta, C3.p, ldc);
+                          ldb, beta, C3.p, ldc, NULL);
                 mismatch |= memcmp(C1.p, C3.p, (nc + 1) * sizeof(float)) != 0;
             }
+            /* the epilogue: bias, then with and without ReLU, fused by every
+             * kernel and the threaded driver, against the reference product
+             * followed by soma_epilogue_apply */
+            block bias = block_new((size_t)N + 1), want = block_new(nc + 1);
+            if (bias.p && want.p) {
+                for (int j = 0; j < N; j++)
+                    bias.p[j] = j % 5 == 0 ? -0.0f : 2.0f * soma_rng_float(rng) - 1.0f;
+                for (int relu = 0; relu < 2; relu++) {
+                    soma_epilogue ep = {bias.p, relu};
+                    memcpy(want.p, C1.p, (nc + 1) * sizeof(float));
+                    soma_epilogue_apply(&ep, want.p, ldc, 0, M, 0, N);
+                    for (int kern = 0; kern < 5; kern++) {
+                        memcpy(C3.p, C0.p, (nc + 1) * sizeof(float));
+                        soma_sgemm_block_fn fn = kern == 0 ? soma_sgemm_block_portable : NULL;
+#if defined(__x86_64__) && !defined(SOMA_NO_SIMD)
+                        if (kern == 1 && soma_cpu_has_avx2_fma())
+                            fn = soma_sgemm_block_avx2;
+                        if (kern == 2 && soma_cpu_has_avx512())
+                            fn = soma_sgemm_block_avx512;
+#endif
+                        if (fn)
+                            fn(ta, tb, M, N, K, alpha, A.p, lda, B.p, ldb, beta,
+                               C3.p, ldc, 0, M, 0, N, gemm_ws, &ep);
+                        else if (kern >= 3)
+                            soma_gemm(&gemm_exec[kern - 3], ta, tb, M, N, K, alpha,
+                                      A.p, lda, B.p, ldb, beta, C3.p, ldc, &ep);
+                        else
+                            continue;
+                        mismatch |= memcmp(want.p, C3.p, (nc + 1) * sizeof(float)) != 0;
+                    }
+                }
+            }
+            block_free(&bias);
+            block_free(&want);
             block_free(&C3);
         }
     }

@@ -28,13 +28,30 @@ void soma_sgemm_ref(int trans_a, int trans_b, int M, int N, int K, float alpha,
                     const float *A, int lda, const float *B, int ldb,
                     float beta, float *C, int ldc);
 
+/* What a block kernel may do to each element of C as it stores it, after
+ * alpha and beta: add the column's bias (v = v + bias[j]; bias NULL: none),
+ * then with relu v = v > 0 ? v : 0 (so NaN and -0 become +0, as in
+ * soma_act_forward). This is the layer's own arithmetic done while the
+ * tile is still in registers, so the bits are those of the separate passes.
+ * A NULL epilogue does nothing. */
+typedef struct soma_epilogue {
+    const float *bias;
+    int relu;
+} soma_epilogue;
+
+/* The epilogue applied to rows [m0, m1) and columns [n0, n1) of C: the
+ * reference for the kernels' fused ones, and the BLAS build's. */
+void soma_epilogue_apply(const soma_epilogue *ep, float *C, int ldc, int m0,
+                         int m1, int n0, int n1);
+
 /* Workspace floats one call of a blocked kernel needs (see below). */
 #define SOMA_GEMM_KC 256
 #define SOMA_GEMM_NC 256
 #define SOMA_GEMM_WS ((size_t)SOMA_GEMM_KC * SOMA_GEMM_NC)
 
-/* The block [m0, m1) x [n0, n1) of the product above, same contract and
- * bits; ws holds SOMA_GEMM_WS floats of scratch. Separate blocks may run
+/* The block [m0, m1) x [n0, n1) of the product above followed by the
+ * epilogue ep (may be NULL), same contract and bits; ws holds
+ * SOMA_GEMM_WS floats of scratch. Separate blocks may run
  * in parallel on separate workspaces. The portable version is always built;
  * the AVX2+FMA and AVX-512 ones only on x86-64 without SOMA_NO_SIMD, and
  * are used only when soma_cpu_has_avx2_fma() / soma_cpu_has_avx512() say
@@ -43,21 +60,23 @@ typedef void (*soma_sgemm_block_fn)(int trans_a, int trans_b, int M, int N,
                                     int K, float alpha, const float *A, int lda,
                                     const float *B, int ldb, float beta,
                                     float *C, int ldc, int m0, int m1, int n0,
-                                    int n1, float *ws);
+                                    int n1, float *ws,
+                                    const soma_epilogue *ep);
 void soma_sgemm_block_portable(int trans_a, int trans_b, int M, int N, int K,
                                float alpha, const float *A, int lda,
                                const float *B, int ldb, float beta, float *C,
                                int ldc, int m0, int m1, int n0, int n1,
-                               float *ws);
+                               float *ws, const soma_epilogue *ep);
 void soma_sgemm_block_avx2(int trans_a, int trans_b, int M, int N, int K,
                            float alpha, const float *A, int lda, const float *B,
                            int ldb, float beta, float *C, int ldc, int m0,
-                           int m1, int n0, int n1, float *ws);
+                           int m1, int n0, int n1, float *ws,
+                           const soma_epilogue *ep);
 void soma_sgemm_block_avx512(int trans_a, int trans_b, int M, int N, int K,
                              float alpha, const float *A, int lda,
                              const float *B, int ldb, float beta, float *C,
                              int ldc, int m0, int m1, int n0, int n1,
-                             float *ws);
+                             float *ws, const soma_epilogue *ep);
 int soma_cpu_has_avx2_fma(void);
 /* AVX-512F (with AVX2 and FMA, which its kernel also uses), enabled by the
  * OS. */

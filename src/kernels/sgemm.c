@@ -44,6 +44,24 @@ void soma_sgemm_ref(int trans_a, int trans_b, int M, int N, int K, float alpha,
         }
 }
 
+void soma_epilogue_apply(const soma_epilogue *ep, float *C, int ldc, int m0,
+                         int m1, int n0, int n1)
+{
+    if (!ep || (!ep->bias && !ep->relu))
+        return;
+    for (int i = m0; i < m1; i++) {
+        float *c = C + (size_t)i * ldc;
+        for (int j = n0; j < n1; j++) {
+            float v = c[j];
+            if (ep->bias)
+                v = v + ep->bias[j];
+            if (ep->relu)
+                v = v > 0.0f ? v : 0.0f;
+            c[j] = v;
+        }
+    }
+}
+
 /* Columns per pass of the portable kernel: one row of accumulators. */
 #define PW 64
 
@@ -51,7 +69,7 @@ void soma_sgemm_block_portable(int trans_a, int trans_b, int M, int N, int K,
                                float alpha, const float *A, int lda,
                                const float *B, int ldb, float beta, float *C,
                                int ldc, int m0, int m1, int n0, int n1,
-                               float *ws)
+                               float *ws, const soma_epilogue *ep)
 {
     (void)M;
     (void)N;
@@ -83,6 +101,7 @@ void soma_sgemm_block_portable(int trans_a, int trans_b, int M, int N, int K,
             float *c = C + (size_t)i * ldc + j0;
             for (int j = 0; j < n; j++)
                 store(&c[j], acc[j], alpha, beta);
+            soma_epilogue_apply(ep, C, ldc, i, i + 1, j0, j0 + n);
         }
 }
 
@@ -154,5 +173,5 @@ void soma_sgemm(int trans_a, int trans_b, int M, int N, int K, float alpha,
 {
     soma_sgemm_block_fn fn = soma_sgemm_block_best(NULL);
     fn(trans_a, trans_b, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc, 0, M, 0,
-       N, ws);
+       N, ws, NULL);
 }

@@ -27,12 +27,38 @@
 #define MR 6
 #define NR 16
 
+/* How a tile ends: alpha, beta, and the epilogue (kernels.h) with bias
+ * pointing at the tile's first column (NULL: none). */
+typedef struct tile_end {
+    float alpha, beta;
+    const float *bias;
+    int relu;
+} tile_end;
+
+/* alpha, beta and the epilogue on v, the 8 columns at c (bias at b); mask
+ * selects the columns that exist unless full. */
+static inline __m256 finish8(__m256 v, const float *c, const float *b,
+                             __m256i mask, int full, const tile_end *e)
+{
+    if (e->alpha != 1.0f)
+        v = _mm256_mul_ps(_mm256_set1_ps(e->alpha), v);
+    if (e->beta != 0.0f) {
+        __m256 old = full ? _mm256_loadu_ps(c) : _mm256_maskload_ps(c, mask);
+        v = _mm256_add_ps(v, _mm256_mul_ps(_mm256_set1_ps(e->beta), old));
+    }
+    if (b)
+        v = _mm256_add_ps(v, full ? _mm256_loadu_ps(b) : _mm256_maskload_ps(b, mask));
+    /* max(v, 0) returns its second operand for NaN and for -0: v > 0 ? v : 0 */
+    if (e->relu)
+        v = _mm256_max_ps(v, _mm256_setzero_ps());
+    return v;
+}
+
 /* The 6x16 tile c (row stride ldc) over kc steps: row r of op(A) at step k
- * is a[r][k * sk]. first: start from 0, else from c. last: apply alpha and
- * beta. */
+ * is a[r][k * sk]. first: start from 0, else from c. last: apply e (alpha,
+ * beta, epilogue; e->bias holds the tile's 16 columns). */
 static void tile(int kc, const float *const a[MR], size_t sk, const float *bp,
-                 float *c, size_t ldc, int first, int last, float alpha,
-                 float beta)
+                 float *c, size_t ldc, int first, int last, const tile_end *e)
 {
     __m256 c00, c01, c10, c11, c20, c21, c30, c31, c40, c41, c50, c51;
     if (first) {
@@ -65,15 +91,13 @@ static void tile(int kc, const float *const a[MR], size_t sk, const float *bp,
         c50 = _mm256_fmadd_ps(x, b0, c50), c51 = _mm256_fmadd_ps(x, b1, c51);
     }
     __m256 acc[12] = {c00, c01, c10, c11, c20, c21, c30, c31, c40, c41, c50, c51};
-    __m256 va = _mm256_set1_ps(alpha), vb = _mm256_set1_ps(beta);
+    __m256i all = _mm256_set1_epi32(-1);
     for (int r = 0; r < MR; r++)
         for (int h = 0; h < 2; h++) {
             __m256 v = acc[2 * r + h];
             float *p = c + r * ldc + 8 * h;
-            if (last && alpha != 1.0f)
-                v = _mm256_mul_ps(va, v);
-            if (last && beta != 0.0f)
-                v = _mm256_add_ps(v, _mm256_mul_ps(vb, _mm256_loadu_ps(p)));
+            if (last)
+                v = finish8(v, p, e->bias ? e->bias + 8 * h : NULL, all, 1, e);
             _mm256_storeu_ps(p, v);
         }
 }
@@ -85,17 +109,12 @@ static void tile(int kc, const float *const a[MR], size_t sk, const float *bp,
  * thrown away. These paths read B in place and keep each C element's
  * accumulator in a register over all of k, so the chains are the same. */
 
-/* v for one C element group: alpha, beta as in tile(); mask selects the
- * columns that exist. */
-static inline void store_masked(float *c, __m256 v, __m256i mask, int full,
-                                float alpha, float beta)
+/* v finished (finish8) and stored at c, whose bias is at b (may be NULL);
+ * mask selects the columns that exist unless full. */
+static inline void store_masked(float *c, const float *b, __m256 v,
+                                __m256i mask, int full, const tile_end *e)
 {
-    if (alpha != 1.0f)
-        v = _mm256_mul_ps(_mm256_set1_ps(alpha), v);
-    if (beta != 0.0f) {
-        __m256 old = full ? _mm256_loadu_ps(c) : _mm256_maskload_ps(c, mask);
-        v = _mm256_add_ps(v, _mm256_mul_ps(_mm256_set1_ps(beta), old));
-    }
+    v = finish8(v, c, b, mask, full, e);
     if (full)
         _mm256_storeu_ps(c, v);
     else
@@ -114,7 +133,7 @@ static inline __m256i lane_mask(int n)
  * vectors of B's row k: G independent chains. */
 static inline __attribute__((always_inline)) void
 row_nt(int G, int K, const float *a, size_t sk, const float *B, int ldb,
-       float *c, int nlast, float alpha, float beta)
+       float *c, const float *bias, int nlast, const tile_end *e)
 {
     __m256 acc[8];
     __m256i m = lane_mask(nlast);
@@ -130,8 +149,9 @@ row_nt(int G, int K, const float *a, size_t sk, const float *B, int ldb,
         acc[G - 1] = _mm256_fmadd_ps(x, bl, acc[G - 1]);
     }
     for (int g = 0; g < G - 1; g++)
-        store_masked(c + 8 * g, acc[g], m, 1, alpha, beta);
-    store_masked(c + 8 * (G - 1), acc[G - 1], m, nlast == 8, alpha, beta);
+        store_masked(c + 8 * g, bias ? bias + 8 * g : NULL, acc[g], m, 1, e);
+    store_masked(c + 8 * (G - 1), bias ? bias + 8 * (G - 1) : NULL, acc[G - 1],
+                 m, nlast == 8, e);
 }
 
 /* The 8x8 block B[r[0..7]][k..k+8) transposed: t[q] holds B[r[*]][k + q]. */
@@ -202,7 +222,7 @@ group1(const float *const r[8], int k, __m256 x, __m256 acc)
  * stay in registers. */
 static inline __attribute__((always_inline)) void
 row_t(int G, int K, const float *a, size_t sk, const float *B, int ldb, int j,
-      float *c, int nlast, float alpha, float beta)
+      float *c, const float *bias, int nlast, const tile_end *e)
 {
     const float *rows[4][8];
     int jmax = j + 8 * (G - 1) + nlast - 1;
@@ -224,79 +244,92 @@ row_t(int G, int K, const float *a, size_t sk, const float *B, int ldb, int j,
         acc0 = group8(rows[0], k, xk, acc0);
         if (G > 1)
             acc1 = group8(rows[1], k, xk, acc1);
-        if (G > 2) {
+        if (G > 2)
             acc2 = group8(rows[2], k, xk, acc2);
+        if (G > 3)
             acc3 = group8(rows[3], k, xk, acc3);
-        }
     }
     for (; k < K; k++) {
         __m256 xv = _mm256_set1_ps(a[(size_t)k * sk]);
         acc0 = group1(rows[0], k, xv, acc0);
         if (G > 1)
             acc1 = group1(rows[1], k, xv, acc1);
-        if (G > 2) {
+        if (G > 2)
             acc2 = group1(rows[2], k, xv, acc2);
+        if (G > 3)
             acc3 = group1(rows[3], k, xv, acc3);
-        }
     }
     __m256i m = lane_mask(nlast);
     __m256 acc[4] = {acc0, acc1, acc2, acc3};
     for (int g = 0; g < G - 1; g++)
-        store_masked(c + 8 * g, acc[g], m, 1, alpha, beta);
-    store_masked(c + 8 * (G - 1), acc[G - 1], m, nlast == 8, alpha, beta);
+        store_masked(c + 8 * g, bias ? bias + 8 * g : NULL, acc[g], m, 1, e);
+    store_masked(c + 8 * (G - 1), bias ? bias + 8 * (G - 1) : NULL, acc[G - 1],
+                 m, nlast == 8, e);
 }
 
-/* Rows [m0, m1) with m1 - m0 < MR, columns [n0, n1), K >= 1. */
-static void few_rows(int trans_a, int trans_b, int K, float alpha,
-                     const float *A, int lda, const float *B, int ldb,
-                     float beta, float *C, int ldc, int m0, int m1, int n0,
-                     int n1)
+/* Rows [m0, m1) with m1 - m0 < MR, columns [n0, n1); bias is the
+ * epilogue's, indexed by column (NULL: none). */
+static void few_rows(int trans_a, int trans_b, int K, const float *A, int lda,
+                     const float *B, int ldb, float *C, int ldc, int m0, int m1,
+                     int n0, int n1, const float *bias, const tile_end *e)
 {
     size_t sk = trans_a ? (size_t)lda : 1;
+#define BIAS(j) (bias ? bias + (j) : NULL)
     for (int i = m0; i < m1; i++) {
         const float *a = trans_a ? A + i : A + (size_t)i * lda;
         float *c = C + (size_t)i * ldc;
         int j = n0;
         if (!trans_b) {
             for (; j + 64 <= n1; j += 64)
-                row_nt(8, K, a, sk, B + j, ldb, c + j, 8, alpha, beta);
+                row_nt(8, K, a, sk, B + j, ldb, c + j, BIAS(j), 8, e);
             for (; j + 32 <= n1; j += 32)
-                row_nt(4, K, a, sk, B + j, ldb, c + j, 8, alpha, beta);
+                row_nt(4, K, a, sk, B + j, ldb, c + j, BIAS(j), 8, e);
             for (; j < n1; j += 8)
-                row_nt(1, K, a, sk, B + j, ldb, c + j,
-                       n1 - j < 8 ? n1 - j : 8, alpha, beta);
+                row_nt(1, K, a, sk, B + j, ldb, c + j, BIAS(j),
+                       n1 - j < 8 ? n1 - j : 8, e);
         } else {
+            /* 4 groups of 8 columns side by side (their chains are
+             * independent), then the rest in one call of 1 to 4 groups,
+             * the last one partial */
             for (; j + 32 <= n1; j += 32)
-                row_t(4, K, a, sk, B, ldb, j, c + j, 8, alpha, beta);
-            for (; j + 16 <= n1; j += 16)
-                row_t(2, K, a, sk, B, ldb, j, c + j, 8, alpha, beta);
-            for (; j < n1; j += 8)
-                row_t(1, K, a, sk, B, ldb, j, c + j, n1 - j < 8 ? n1 - j : 8,
-                      alpha, beta);
+                row_t(4, K, a, sk, B, ldb, j, c + j, BIAS(j), 8, e);
+            int left = n1 - j, G = (left + 7) / 8;
+            if (G == 4)
+                row_t(4, K, a, sk, B, ldb, j, c + j, BIAS(j), left - 24, e);
+            else if (G == 3)
+                row_t(3, K, a, sk, B, ldb, j, c + j, BIAS(j), left - 16, e);
+            else if (G == 2)
+                row_t(2, K, a, sk, B, ldb, j, c + j, BIAS(j), left - 8, e);
+            else if (G == 1)
+                row_t(1, K, a, sk, B, ldb, j, c + j, BIAS(j), left, e);
         }
     }
+#undef BIAS
 }
 
 void soma_sgemm_block_avx2(int trans_a, int trans_b, int M, int N, int K,
                            float alpha, const float *A, int lda, const float *B,
                            int ldb, float beta, float *C, int ldc, int m0,
-                           int m1, int n0, int n1, float *ws)
+                           int m1, int n0, int n1, float *ws,
+                           const soma_epilogue *ep)
 {
     (void)M;
     (void)N;
     if (m0 >= m1 || n0 >= n1)
         return;
+    const float *bias = ep ? ep->bias : NULL;
+    tile_end e = {alpha, beta, NULL, ep ? ep->relu : 0};
     /* one row with B transposed (a layer's forward for one example), or
      * up to five with B in place: read B where it is */
     if (m1 - m0 == 1 || (!trans_b && m1 - m0 < MR)) {
-        few_rows(trans_a, trans_b, K, alpha, A, lda, B, ldb, beta, C, ldc, m0,
-                 m1, n0, n1);
+        few_rows(trans_a, trans_b, K, A, lda, B, ldb, C, ldc, m0, m1, n0, n1,
+                 bias, &e);
         return;
     }
     if (beta != 0.0f && K > SOMA_GEMM_KC) {
         /* the partial sums would overwrite the C that beta scales */
         soma_sgemm_block_portable(trans_a, trans_b, M, N, K, alpha, A, lda, B,
-                                  ldb, beta, C, ldc, m0, m1, n0, n1, ws);
+                                  ldb, beta, C, ldc, m0, m1, n0, n1, ws, ep);
         return;
     }
     if (K == 0) {
@@ -311,9 +344,10 @@ void soma_sgemm_block_avx2(int trans_a, int trans_b, int M, int N, int K,
                 }
                 *p = v;
             }
+        soma_epilogue_apply(ep, C, ldc, m0, m1, n0, n1);
         return;
     }
-    float tmp[MR * NR] = {0};
+    float tmp[MR * NR] = {0}, tbias[NR] = {0};
     for (int j0 = n0; j0 < n1; j0 += SOMA_GEMM_NC) {
         int nc = n1 - j0 < SOMA_GEMM_NC ? n1 - j0 : SOMA_GEMM_NC;
         for (int k0 = 0; k0 < K; k0 += SOMA_GEMM_KC) {
@@ -335,18 +369,22 @@ void soma_sgemm_block_avx2(int trans_a, int trans_b, int M, int N, int K,
                     int nr = nc - p * NR < NR ? nc - p * NR : NR;
                     const float *bp = ws + (size_t)p * kc * NR;
                     float *c = C + (size_t)i0 * ldc + j0 + p * NR;
+                    e.bias = bias ? bias + j0 + p * NR : NULL;
                     if (mr == MR && nr == NR) {
-                        tile(kc, a, sk, bp, c, (size_t)ldc, first, last, alpha,
-                             beta);
+                        tile(kc, a, sk, bp, c, (size_t)ldc, first, last, &e);
                         continue;
                     }
                     /* an edge tile works in tmp; only its real part of C is
-                     * read and written */
+                     * read and written, and of the bias */
                     if (!first || beta != 0.0f)
                         for (int r = 0; r < mr; r++)
                             memcpy(tmp + r * NR, c + (size_t)r * ldc,
                                    (size_t)nr * sizeof(float));
-                    tile(kc, a, sk, bp, tmp, NR, first, last, alpha, beta);
+                    if (bias) {
+                        memcpy(tbias, e.bias, (size_t)nr * sizeof(float));
+                        e.bias = tbias;
+                    }
+                    tile(kc, a, sk, bp, tmp, NR, first, last, &e);
                     for (int r = 0; r < mr; r++)
                         memcpy(c + (size_t)r * ldc, tmp + r * NR,
                                (size_t)nr * sizeof(float));

@@ -31,7 +31,7 @@
 static inline __attribute__((always_inline)) void
 tile(int np, int kc, const float *const a[MR], size_t sk, const float *b0,
      const float *b1, float *c, size_t ldc, int first, int last, float alpha,
-     float beta)
+     float beta, const float *bias, int relu)
 {
     __m512 acc[MR][2];
     for (int r = 0; r < MR; r++)
@@ -66,6 +66,11 @@ tile(int np, int kc, const float *const a[MR], size_t sk, const float *b0,
                 v = _mm512_mul_ps(va, v);
             if (last && beta != 0.0f)
                 v = _mm512_add_ps(v, _mm512_mul_ps(vb, _mm512_loadu_ps(p)));
+            if (last && bias)
+                v = _mm512_add_ps(v, _mm512_loadu_ps(bias + 16 * h));
+            /* max(v, 0) returns 0 for NaN and -0: v > 0 ? v : 0 */
+            if (last && relu)
+                v = _mm512_max_ps(v, _mm512_setzero_ps());
             _mm512_storeu_ps(p, v);
         }
 }
@@ -73,7 +78,8 @@ tile(int np, int kc, const float *const a[MR], size_t sk, const float *b0,
 void soma_sgemm_block_avx512(int trans_a, int trans_b, int M, int N, int K,
                              float alpha, const float *A, int lda,
                              const float *B, int ldb, float beta, float *C,
-                             int ldc, int m0, int m1, int n0, int n1, float *ws)
+                             int ldc, int m0, int m1, int n0, int n1, float *ws,
+                             const soma_epilogue *ep)
 {
     if (m0 >= m1 || n0 >= n1)
         return;
@@ -81,10 +87,12 @@ void soma_sgemm_block_avx512(int trans_a, int trans_b, int M, int N, int K,
      * kernel does them */
     if (m1 - m0 < MR || K == 0 || (beta != 0.0f && K > SOMA_GEMM_KC)) {
         soma_sgemm_block_avx2(trans_a, trans_b, M, N, K, alpha, A, lda, B, ldb,
-                              beta, C, ldc, m0, m1, n0, n1, ws);
+                              beta, C, ldc, m0, m1, n0, n1, ws, ep);
         return;
     }
-    float tmp[MR * 2 * NR];
+    const float *bias = ep ? ep->bias : NULL;
+    int relu = ep ? ep->relu : 0;
+    float tmp[MR * 2 * NR], tbias[2 * NR] = {0};
     for (int j0 = n0; j0 < n1; j0 += SOMA_GEMM_NC) {
         int nc = n1 - j0 < SOMA_GEMM_NC ? n1 - j0 : SOMA_GEMM_NC;
         for (int k0 = 0; k0 < K; k0 += SOMA_GEMM_KC) {
@@ -108,15 +116,20 @@ void soma_sgemm_block_avx512(int trans_a, int trans_b, int M, int N, int K,
                     const float *b0 = ws + (size_t)p * kc * NR;
                     const float *b1 = b0 + (size_t)kc * NR;
                     float *c = C + (size_t)i0 * ldc + j0 + p * NR;
+                    const float *tb = bias ? bias + j0 + p * NR : NULL;
                     if (mr == MR && ncol == 2 * NR) {
                         tile(2, kc, a, sk, b0, b1, c, (size_t)ldc, first, last,
-                             alpha, beta);
+                             alpha, beta, tb, relu);
                         continue;
                     }
                     if (mr == MR && ncol == NR) {
                         tile(1, kc, a, sk, b0, b1, c, (size_t)ldc, first, last,
-                             alpha, beta);
+                             alpha, beta, tb, relu);
                         continue;
+                    }
+                    if (tb) {
+                        memcpy(tbias, tb, (size_t)ncol * sizeof(float));
+                        tb = tbias;
                     }
                     /* an edge tile works in tmp; only its real part of C is
                      * read and written (the panels are zero-padded) */
@@ -126,10 +139,10 @@ void soma_sgemm_block_avx512(int trans_a, int trans_b, int M, int N, int K,
                                    (size_t)ncol * sizeof(float));
                     if (np == 2)
                         tile(2, kc, a, sk, b0, b1, tmp, 2 * NR, first, last,
-                             alpha, beta);
+                             alpha, beta, tb, relu);
                     else
                         tile(1, kc, a, sk, b0, b1, tmp, 2 * NR, first, last,
-                             alpha, beta);
+                             alpha, beta, tb, relu);
                     for (int r = 0; r < mr; r++)
                         memcpy(c + (size_t)r * ldc, tmp + r * 2 * NR,
                                (size_t)ncol * sizeof(float));
