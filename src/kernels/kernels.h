@@ -88,6 +88,9 @@ int soma_cpu_has_avx512(void);
  * are the same). */
 soma_sgemm_block_fn soma_sgemm_block_best(const char **name);
 
+/* What the choice above rests on: 2 AVX-512, 1 AVX2+FMA, 0 portable. */
+int soma_kernel_level(void);
+
 /* Single-threaded soma_sgemm over the whole matrix with the best kernel;
  * ws as above. */
 void soma_sgemm(int trans_a, int trans_b, int M, int N, int K, float alpha,

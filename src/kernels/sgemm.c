@@ -128,8 +128,7 @@ int soma_cpu_has_avx512(void)
 #endif
 
 #if defined(__x86_64__) && !defined(SOMA_NO_SIMD)
-/* 2: AVX-512, 1: AVX2, 0: portable; decided once (SOMA_KERNEL caps it). */
-static int best_level(void)
+int soma_kernel_level(void)
 {
     static atomic_int level = -1;
     int l = atomic_load_explicit(&level, memory_order_relaxed);
@@ -145,12 +144,17 @@ static int best_level(void)
     }
     return l;
 }
+#else
+int soma_kernel_level(void)
+{
+    return 0;
+}
 #endif
 
 soma_sgemm_block_fn soma_sgemm_block_best(const char **name)
 {
 #if defined(__x86_64__) && !defined(SOMA_NO_SIMD)
-    int l = best_level();
+    int l = soma_kernel_level();
     if (l == 2) {
         if (name)
             *name = "avx512";

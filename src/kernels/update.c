@@ -31,7 +31,7 @@ int soma_rank1_gd_ref(float *w, const float *x, size_t n, float d, float lr)
 soma_rank1_gd_fn soma_rank1_gd_best(void)
 {
 #if defined(__x86_64__) && !defined(SOMA_NO_SIMD)
-    if (soma_cpu_has_avx2_fma())
+    if (soma_kernel_level() >= 1)
         return soma_rank1_gd_avx2;
 #endif
     return soma_rank1_gd_ref;
