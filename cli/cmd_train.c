@@ -367,7 +367,7 @@ static int train(const train_args *a)
     double val_split = a->val_split;
     const char *val = a->val, *val_labels = a->val_labels;
 
-    if ((*a->output_path && check_writable(a->output_path)) ||
+    if (check_writable(a->output_path) ||
         (a->checkpoint && check_writable(a->checkpoint)))
         return 1;
     if (a->resume) {
@@ -654,6 +654,15 @@ int cmd_train(int argc, char **argv)
         return r > 0 ? 0 : cli_usage_error(&cmd, msg);
     if (!a.output_path)
         return cli_usage_error(&cmd, "-o MODEL is required");
+    /* an empty name would only fail when the run is over */
+    const char *empty = !*a.output_path                    ? "-o"
+                        : a.checkpoint && !*a.checkpoint ? "--checkpoint"
+                        : a.log && !*a.log               ? "--log"
+                                                         : NULL;
+    if (empty) {
+        snprintf(msg, sizeof msg, "%s: the file name is empty", empty);
+        return cli_usage_error(&cmd, msg);
+    }
     a.data = pos[0];
     if (cli_sniff(a.data, a.labels != NULL, &a.idx))
         return 1;

@@ -75,6 +75,9 @@ check regression_predict_header sh -c "head -1 '$TMP/out' | grep -qx y"
 # ---- bad input: a clear one-line error, non-zero exit, no crash -------------
 expect_error train_missing_target 2 "--target is required" "$SOMA" train $IRIS -o "$TMP/x.safetensors"
 expect_error train_missing_output 2 "-o MODEL is required" "$SOMA" train $IRIS --target species
+expect_error train_empty_output 2 "-o: the file name is empty" "$SOMA" train $IRIS --target species -o ""
+expect_error train_empty_checkpoint 2 "--checkpoint: the file name is empty" "$SOMA" train $IRIS --target species -o "$TMP/x.safetensors" --checkpoint ""
+expect_error train_empty_log 2 "--log: the file name is empty" "$SOMA" train $IRIS --target species -o "$TMP/x.safetensors" --log ""
 expect_error train_unknown_column 1 "no column 'kind'" "$SOMA" train $IRIS --target kind -o "$TMP/x.safetensors"
 expect_error train_missing_file 1 "nope.csv" "$SOMA" train "$TMP/nope.csv" --target y -o "$TMP/x.safetensors"
 expect_error train_bad_layers 1 "--layers: '16,x'" "$SOMA" train $IRIS --target species --layers 16,x -o "$TMP/x.safetensors"
