@@ -184,7 +184,6 @@ expect_error save_onto_directory 1 "$TMP/adir: cannot rename '$TMP/adir.tmp." \
 printf 'a,y\n1,\351t\351\n2,hiver\n3,hiver\n' >"$TMP/latin1.csv"
 expect_error save_latin1_label 1 "l.safetensors: a class label, feature name or metadata string is not valid UTF-8" \
     "$SOMA" train "$TMP/latin1.csv" --target y --epochs 1 --quiet -o "$TMP/l.safetensors"
-expect_error save_empty_name 1 "no network or path given" "$SOMA" train $IRIS --target species --epochs 1 --quiet -o ''
 
 # ---- checkpoints, edited ---------------------------------------------------------
 run="$TMP/iris.csv --target species --epochs 2 --quiet -o $X"

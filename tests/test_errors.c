@@ -301,6 +301,19 @@ static void test_nonfinite_start(void)
 
 /* ---- saving, calls without their arguments ------------------------------ */
 
+static void test_save_no_path(void)
+{
+    soma_error e;
+    soma_net *net = small_net(1, SOMA_ACT_SIGMOID, SOMA_LOSS_BCE);
+    CHECK_ERR(soma_net_save(net, "", &e), SOMA_ERR_ARG,
+              "no network or path given", &e);
+    CHECK_ERR(soma_net_save(net, NULL, &e), SOMA_ERR_ARG,
+              "no network or path given", &e);
+    CHECK_ERR(soma_net_save(NULL, "x.safetensors", &e), SOMA_ERR_ARG,
+              "no network or path given", &e);
+    soma_net_free(net);
+}
+
 static void test_save_nonfinite(void)
 {
     soma_error e;
@@ -467,6 +480,7 @@ int main(void)
     RUN(test_diverging);
     RUN(test_nonfinite_start);
     RUN(test_save_nonfinite);
+    RUN(test_save_no_path);
     RUN(test_api_null);
     RUN(test_csv_options);
     RUN(test_st_layer);
