@@ -228,14 +228,21 @@ static soma_net *build_net(const train_args *a, const soma_dataset *ds,
         if (s == SOMA_OK)
             s = soma_net_set_standardize(net, mean, sd, &err);
     }
-    /* IDX pixels have no names: such a model takes its inputs by position */
-    if (s != SOMA_OK ||
-        soma_net_set_features(net, ds->feature_names ? ds->n_features : 0,
-                              (const char *const *)ds->feature_names, &err) != SOMA_OK ||
+    if (s != SOMA_OK) {
+        cli_error("%s", err.message);
+        goto fail;
+    }
+    /* IDX pixels have no names: such a model takes its inputs by position.
+     * Names and labels must be UTF-8 (a Latin-1 CSV is refused here, before
+     * training, not when the model is saved) */
+    if (soma_net_set_features(net, ds->feature_names ? ds->n_features : 0,
+                              (const char *const *)ds->feature_names,
+                              &err) != SOMA_OK ||
         (!regression && soma_net_set_classes(net, ds->n_classes,
                                              (const char *const *)ds->class_names,
-                                             &err) != SOMA_OK)) {
-        cli_error("%s", err.message);
+                                             &err) != SOMA_OK) ||
+        soma_net_set_meta(net, "target", ds->target_name, &err) != SOMA_OK) {
+        cli_error("%s: %s", a->target_file, err.message);
         goto fail;
     }
 
@@ -254,7 +261,7 @@ static soma_net *build_net(const train_args *a, const soma_dataset *ds,
     cfg->lr_gamma = a->lr_gamma;
     cfg->early_stopping = a->early_stopping;
 
-    soma_net_set_meta(net, "target", ds->target_name, NULL);
+    /* the file names are only a record: one that is not UTF-8 is left out */
     soma_net_set_meta(net, "task", regression ? "regression" : "classification",
                       NULL);
     soma_net_set_meta(net, "soma_version", SOMA_VERSION_STRING, NULL);

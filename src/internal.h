@@ -48,6 +48,10 @@ void *soma_realloc_array(void *p, size_t n, size_t size);
 void soma_free(void *p);
 char *soma_strdup(const char *s);
 
+/* 1 when s is valid UTF-8 (no overlong forms, no surrogates), else 0. Model
+ * files hold UTF-8 text, so every string a net keeps must be. */
+int soma_utf8_valid(const char *s);
+
 /* Overflow-checked size arithmetic: return 0 and leave *out untouched on
  * overflow, 1 on success. */
 int soma_size_mul(size_t a, size_t b, size_t *out);

@@ -444,6 +444,12 @@ soma_status soma_net_set_classes(soma_net *net, int n, const char *const *labels
 {
     if (!net || n < 0 || (n > 0 && !labels))
         return soma_fail(err, SOMA_ERR_ARG, "bad class labels");
+    for (int i = 0; i < n; i++)
+        if (labels[i] && !soma_utf8_valid(labels[i]))
+            return soma_fail(err, SOMA_ERR_ARG,
+                             "class label %d is not valid UTF-8 (model files "
+                             "hold UTF-8 text)",
+                             i);
     return copy_strings(&net->classes, &net->n_classes, n, labels, err);
 }
 
@@ -461,6 +467,12 @@ soma_status soma_net_set_features(soma_net *net, int n,
         return soma_fail(err, SOMA_ERR_ARG,
                          "feature names: %d given, the network has %d inputs", n,
                          net ? net->n_inputs : 0);
+    for (int i = 0; i < n; i++)
+        if (names[i] && !soma_utf8_valid(names[i]))
+            return soma_fail(err, SOMA_ERR_ARG,
+                             "feature name %d is not valid UTF-8 (model files "
+                             "hold UTF-8 text)",
+                             i);
     return copy_strings(&net->features, &net->n_features, n, names, err);
 }
 
@@ -476,6 +488,10 @@ soma_status soma_net_set_meta(soma_net *net, const char *key, const char *value,
 {
     if (!net || !key || !*key)
         return soma_fail(err, SOMA_ERR_ARG, "metadata needs a non-empty key");
+    if (!soma_utf8_valid(key) || (value && !soma_utf8_valid(value)))
+        return soma_fail(err, SOMA_ERR_ARG,
+                         "metadata: a key or value is not valid UTF-8 (model "
+                         "files hold UTF-8 text)");
     if (strncmp(key, "soma.", 5) == 0 || strcmp(key, "format") == 0)
         return soma_fail(err, SOMA_ERR_ARG,
                          "metadata key '%s' is reserved for the model format",

@@ -45,6 +45,8 @@ OWN_TESTS = ("tests/cli_errors.sh", "tests/test_errors.c")
 # call sites and the reason. docs/errors.md lists the same IDs with
 # "none: ..." in their Test cell.
 ALLOW = {
+    "E-SAVE-UTF8": (["is not valid UTF-8"],
+                    "the setters and the loader refuse such strings first"),
     "E-CSV-TOO-MANY-FIELDS": (["too many fields"],
                               "a header of over 2^30 fields needs ~24 GiB of index"),
     "E-FILE-STREAM-SIZE": (["file is over the limit of"],

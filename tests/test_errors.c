@@ -301,6 +301,26 @@ static void test_nonfinite_start(void)
 
 /* ---- saving, calls without their arguments ------------------------------ */
 
+/* Model files hold UTF-8 text: the setters refuse anything else. */
+static void test_utf8_setters(void)
+{
+    soma_error e;
+    soma_net *net = small_net(1, SOMA_ACT_SIGMOID, SOMA_LOSS_BCE);
+    const char *names[2] = {"ok", "caf\xe9"};
+    CHECK_ERR(soma_net_set_features(net, 2, names, &e), SOMA_ERR_ARG,
+              "feature name 1 is not valid UTF-8", &e);
+    CHECK_ERR(soma_net_set_classes(net, 2, names, &e), SOMA_ERR_ARG,
+              "class label 1 is not valid UTF-8", &e);
+    CHECK_ERR(soma_net_set_meta(net, "note", "\xc0\xaf", &e), SOMA_ERR_ARG,
+              "metadata: a key or value is not valid UTF-8", &e);
+    CHECK_ERR(soma_net_set_meta(net, "\xff", "x", &e), SOMA_ERR_ARG,
+              "metadata: a key or value is not valid UTF-8", &e);
+    /* nothing was set */
+    CHECK(soma_net_n_features(net) == 0 && soma_net_n_classes(net) == 0 &&
+          soma_net_n_meta(net) == 0);
+    soma_net_free(net);
+}
+
 static void test_save_no_path(void)
 {
     soma_error e;
@@ -481,6 +501,7 @@ int main(void)
     RUN(test_nonfinite_start);
     RUN(test_save_nonfinite);
     RUN(test_save_no_path);
+    RUN(test_utf8_setters);
     RUN(test_api_null);
     RUN(test_csv_options);
     RUN(test_st_layer);

@@ -411,11 +411,11 @@ static void test_generic_layer(void)
     soma_st_pair dup_meta[2] = {{"k", "1"}, {"k", "2"}};
     CHECK_ERR(soma_st_write(path, t, 1, dup_meta, 2, &e), SOMA_ERR_ARG,
               "duplicate metadata key", &e);
-    CHECK(soma_st_utf8_valid("plain \xc3\xa9 \xe2\x88\x9a \xf0\x9f\x98\x80"));
-    CHECK(!soma_st_utf8_valid("\xc0\xaf"));         /* overlong */
-    CHECK(!soma_st_utf8_valid("\xed\xa0\x80"));     /* surrogate */
-    CHECK(!soma_st_utf8_valid("\xf4\x90\x80\x80")); /* past U+10FFFF */
-    CHECK(!soma_st_utf8_valid("\xe2\x88"));         /* cut short */
+    CHECK(soma_utf8_valid("plain \xc3\xa9 \xe2\x88\x9a \xf0\x9f\x98\x80"));
+    CHECK(!soma_utf8_valid("\xc0\xaf"));         /* overlong */
+    CHECK(!soma_utf8_valid("\xed\xa0\x80"));     /* surrogate */
+    CHECK(!soma_utf8_valid("\xf4\x90\x80\x80")); /* past U+10FFFF */
+    CHECK(!soma_utf8_valid("\xe2\x88"));         /* cut short */
 }
 
 /* ---- saving ------------------------------------------------------------- */

@@ -53,7 +53,7 @@ static char *strings_json(char *const *s, int n)
 static int all_utf8(char *const *s, int n)
 {
     for (int i = 0; i < n; i++)
-        if (!soma_st_utf8_valid(s[i]))
+        if (!soma_utf8_valid(s[i]))
             return 0;
     return 1;
 }

@@ -57,37 +57,6 @@ static const char *shape_text(const size_t *shape, int ndim, char buf[200])
     return buf;
 }
 
-int soma_st_utf8_valid(const char *str)
-{
-    const unsigned char *s = (const unsigned char *)str;
-    while (*s) {
-        unsigned c = *s;
-        int extra;
-        unsigned min, cp;
-        if (c < 0x80) {
-            s++;
-            continue;
-        } else if ((c & 0xe0) == 0xc0) {
-            extra = 1, min = 0x80, cp = c & 0x1f;
-        } else if ((c & 0xf0) == 0xe0) {
-            extra = 2, min = 0x800, cp = c & 0x0f;
-        } else if ((c & 0xf8) == 0xf0) {
-            extra = 3, min = 0x10000, cp = c & 0x07;
-        } else {
-            return 0;
-        }
-        for (int i = 1; i <= extra; i++) {
-            if ((s[i] & 0xc0) != 0x80)
-                return 0;
-            cp = (cp << 6) | (s[i] & 0x3f);
-        }
-        if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
-            return 0;
-        s += extra + 1;
-    }
-    return 1;
-}
-
 /* ---- reading ------------------------------------------------------------ */
 
 /* The dtype names of the safetensors specification, for a precise
@@ -588,7 +557,7 @@ static soma_status build_header(const soma_st_entry *tensors, size_t nt,
         soma_jw_raw(&w, "\"__metadata__\":{");
         for (size_t i = 0; i < nm; i++) {
             const char *k = meta[i].key, *v = meta[i].value;
-            if (!k || !v || !soma_st_utf8_valid(k) || !soma_st_utf8_valid(v)) {
+            if (!k || !v || !soma_utf8_valid(k) || !soma_utf8_valid(v)) {
                 s = soma_fail(err, SOMA_ERR_ARG,
                               "metadata entry %zu is missing or not UTF-8", i);
                 goto fail;
@@ -611,7 +580,7 @@ static soma_status build_header(const soma_st_entry *tensors, size_t nt,
     const char **tnames = names + nm;
     for (size_t i = 0; i < nt; i++) {
         const soma_st_entry *t = &tensors[i];
-        if (!t->name || !soma_st_utf8_valid(t->name) ||
+        if (!t->name || !soma_utf8_valid(t->name) ||
             strcmp(t->name, "__metadata__") == 0 || seen(tnames, i, t->name)) {
             s = soma_fail(err, SOMA_ERR_ARG,
                           "tensor %zu: name is missing, not UTF-8, reserved "

@@ -115,8 +115,6 @@ soma_status soma_st_write(const char *path, const soma_st_entry *tensors,
  * most 64 bytes, control characters replaced by '?', "..." when cut. */
 const char *soma_st_clip(const char *s, char buf[72]);
 
-/* 1 when s is valid UTF-8 (no overlong forms, no surrogates), else 0. */
-int soma_st_utf8_valid(const char *s);
 
 /* ---- the model mapping (model.c) ---------------------------------------
  * What a model file holds, as writer arguments, so checkpoint code can
