@@ -47,13 +47,13 @@ static soma_net *new_net(void)
     return net;
 }
 
-static soma_train_config config(soma_optimizer opt)
+static soma_train_config config_batch(soma_optimizer opt, size_t batch)
 {
     soma_train_config c = soma_train_config_default();
     c.optimizer = opt;
     c.learning_rate = opt == SOMA_OPT_ADAM ? 0.02 : 0.2;
     c.momentum = opt == SOMA_OPT_SGD ? 0.9 : 0.0;
-    c.batch_size = 16;
+    c.batch_size = batch;
     c.epochs = 6;
     c.seed = 3;
     c.lr_schedule = SOMA_LR_STEP;
@@ -67,6 +67,11 @@ static soma_train_config config(soma_optimizer opt)
     return c;
 }
 
+static soma_train_config config(soma_optimizer opt)
+{
+    return config_batch(opt, 16);
+}
+
 typedef struct stopper {
     int epoch;
     size_t batch;
@@ -78,12 +83,13 @@ static int stop_at(void *ctx, const soma_batch_report *r)
     return r->epoch == s->epoch && r->batch == s->batch;
 }
 
-static void resume_matches(soma_optimizer opt, int stop_epoch, size_t stop_batch)
+static void resume_matches_batch(soma_optimizer opt, int stop_epoch,
+                                 size_t stop_batch, size_t batch)
 {
     soma_error err;
     /* uninterrupted */
     soma_net *a = new_net();
-    soma_train_config c = config(opt);
+    soma_train_config c = config_batch(opt, batch);
     CHECK(soma_train(a, X, Y, N, 1, &c, &err) == SOMA_OK);
 
     /* stopped, saved, thrown away, resumed */
@@ -124,9 +130,17 @@ static void resume_matches(soma_optimizer opt, int stop_epoch, size_t stop_batch
     soma_net_free(a);
 }
 
+static void resume_matches(soma_optimizer opt, int stop_epoch, size_t stop_batch)
+{
+    resume_matches_batch(opt, stop_epoch, stop_batch, 16);
+}
+
 static void test_resume_adam_mid_epoch(void) { resume_matches(SOMA_OPT_ADAM, 2, 5); }
 static void test_resume_sgd_mid_epoch(void) { resume_matches(SOMA_OPT_SGD, 3, 1); }
 static void test_resume_gd_last_batch(void) { resume_matches(SOMA_OPT_GD, 1, 13); }
+/* batch size 1 takes the trainer's own path (fused_update) */
+static void test_resume_gd_batch_1(void) { resume_matches_batch(SOMA_OPT_GD, 2, 57, 1); }
+static void test_resume_adam_batch_1(void) { resume_matches_batch(SOMA_OPT_ADAM, 4, 3, 1); }
 
 static void test_checkpoint_is_a_model(void)
 {
@@ -330,6 +344,8 @@ int main(void)
     RUN(test_resume_adam_mid_epoch);
     RUN(test_resume_sgd_mid_epoch);
     RUN(test_resume_gd_last_batch);
+    RUN(test_resume_gd_batch_1);
+    RUN(test_resume_adam_batch_1);
     RUN(test_checkpoint_is_a_model);
     RUN(test_damaged_checkpoints);
     RUN(test_schedules);
