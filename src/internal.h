@@ -216,6 +216,10 @@ typedef struct soma_exec {
 soma_status soma_exec_init(soma_exec *e, int threads, soma_error *err);
 void soma_exec_free(soma_exec *e);
 
+/* How many threads soma_gemm gives a product of this shape (1 when waking
+ * others would cost more than they save). */
+int soma_gemm_threads(const soma_exec *e, int M, int N, int K);
+
 /* soma_sgemm (kernels.h) split over the exec's threads, followed by the
  * epilogue ep (bias and ReLU, may be NULL): the output is cut into blocks
  * of whole 16-column panels or 6-row strips, one per thread. Every element

@@ -227,6 +227,12 @@ void soma_gemm(const soma_exec *e, int trans_a, int trans_b, int M, int N,
                 ldb, beta, C, ldc);
     soma_epilogue_apply(ep, C, ldc, 0, M, 0, N);
 }
+
+int soma_gemm_threads(const soma_exec *e, int M, int N, int K)
+{
+    (void)e, (void)M, (void)N, (void)K;
+    return 1; /* OpenBLAS keeps its own threads */
+}
 #else
 /* ---- threaded matrix product ----------------------------------------- */
 
@@ -264,19 +270,25 @@ static void gemm_task(void *ctx, int t, int n)
 /* Below this many multiply-adds one thread is faster than waking others. */
 #define PARALLEL_MIN_WORK 262144.0
 
+int soma_gemm_threads(const soma_exec *e, int M, int N, int K)
+{
+    /* A product of fewer than 6 rows streams all of B from memory for few
+     * multiply-adds each (one example through a layer): it is bound by
+     * the cache's bandwidth, not the FMA units, and each thread brings its
+     * own, so it counts as more work. */
+    double work = (double)M * (double)N * (double)K * (M < 6 ? 6.0 : 1.0);
+    return e->threads == 1 || !e->pool || work < PARALLEL_MIN_WORK ? 1
+                                                                    : e->threads;
+}
+
 void soma_gemm(const soma_exec *e, int trans_a, int trans_b, int M, int N,
                int K, float alpha, const float *A, int lda, const float *B,
                int ldb, float beta, float *C, int ldc, const soma_epilogue *ep)
 {
     gemm_job g = {soma_sgemm_block_best(NULL), trans_a, trans_b, M, N, K, lda,
                   ldb, ldc, alpha, beta, A, B, C, e->ws, ep, 0, 0};
-    int T = e->threads;
-    /* A product of fewer than 6 rows streams all of B from memory for few
-     * multiply-adds each (one example through a layer): it is bound by
-     * the cache's bandwidth, not the FMA units, and each thread brings its
-     * own, so it counts as more work. */
-    double work = (double)M * (double)N * (double)K * (M < 6 ? 6.0 : 1.0);
-    if (T == 1 || !e->pool || work < PARALLEL_MIN_WORK) {
+    int T = soma_gemm_threads(e, M, N, K);
+    if (T == 1) {
         g.fn(trans_a, trans_b, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc, 0,
              M, 0, N, e->ws, ep);
         return;

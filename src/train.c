@@ -187,7 +187,9 @@ soma_trainer *soma_trainer_new(soma_net *net, const soma_train_config *cfg,
                           ? GCHUNK_FLOATS
                           : (size_t)net->max_units;
         t->d1 = soma_alloc_array(act_total, sizeof(float));
-        t->gchunk = soma_alloc_array(t->gchunk_n, sizeof(float));
+        /* one buffer per thread (the exec's threads, below) */
+        int T = cfg->threads <= 0 ? soma_cpu_count() : cfg->threads;
+        t->gchunk = soma_alloc_array(t->gchunk_n * (size_t)T, sizeof(float));
         if (!t->d1 || !t->gchunk)
             goto nomem;
     }
@@ -498,44 +500,99 @@ static void fused_to_gradient(soma_trainer *t)
                        l > 0 ? t->acts + layer_offset(net, l - 1, 1) : t->xb, 1);
 }
 
+/* One layer's weight rows [j0, j1) updated from the kept delta, on thread
+ * task (its gradient buffer and matrix workspace); returns non-zero when a
+ * weight became NaN or infinite. */
+typedef struct fused_job {
+    soma_trainer *t;
+    const soma_opt_params *op;
+    soma_rank1_gd_fn rank1; /* plain gradient descent, no decay: one pass */
+    int layer;
+    int bad[1024];          /* per task */
+} fused_job;
+
+static int fused_rows(const fused_job *job, int task, int j0, int j1)
+{
+    soma_trainer *t = job->t;
+    soma_net *net = t->net;
+    const soma_opt_params *op = job->op;
+    int l = job->layer, units = net->layers[l].units, fan_in = net->fan_in[l];
+    const float *d = t->d1 + layer_offset(net, l, 1);
+    const float *a = l > 0 ? t->acts + layer_offset(net, l - 1, 1) : t->xb;
+    float *W = net->params + net->w_off[l];
+    int bad = 0;
+    if (job->rank1) {
+        /* a row whose delta is 0 (a ReLU unit that did not fire) has the
+         * gradient +0 throughout, which leaves every weight of the row as
+         * it was: skipped */
+        for (int j = j0; j < j1; j++)
+            if (d[j] != 0.0f)
+                bad |= job->rank1(W + (size_t)j * (size_t)fan_in, a,
+                                  (size_t)fan_in, d[j], op->lr);
+        return bad;
+    }
+    soma_sgemm_block_fn gemm = soma_sgemm_block_best(NULL);
+    float wd = (float)t->cfg.weight_decay;
+    float *g = t->gchunk + (size_t)task * t->gchunk_n;
+    float *ws = t->exec.ws + (size_t)task * SOMA_GEMM_WS;
+    int rows = (int)(t->gchunk_n / (size_t)fan_in);
+    for (int jc = j0; jc < j1; jc += rows) {
+        int r = j1 - jc < rows ? j1 - jc : rows;
+        size_t off = net->w_off[l] + (size_t)jc * (size_t)fan_in;
+        size_t n = (size_t)r * (size_t)fan_in;
+        float *w = net->params + off;
+        /* g [r, fan_in] = d[jc..jc+r)^T [r, 1] . a [1, fan_in] */
+        gemm(1, 0, r, fan_in, 1, 1.0f, d + jc, units, a, fan_in, 0.0f, g,
+             fan_in, 0, r, 0, fan_in, ws, NULL);
+        if (wd > 0.0f)
+            for (size_t i = 0; i < n; i++)
+                g[i] += wd * w[i];
+        bad |= soma_opt_update(op, w, g, t->m ? t->m + off : NULL,
+                               t->v ? t->v + off : NULL, n);
+    }
+    return bad;
+}
+
+/* The rows of a layer shared out as soma_gemm shares out the layer's
+ * forward product for one example: by 16-column panels of its outputs, so
+ * each thread updates the rows its own core has just read (moving them
+ * between the cores' caches instead cost more than the update). */
+static void fused_task(void *ctx, int task, int n_tasks)
+{
+    fused_job *job = ctx;
+    int units = job->t->net->layers[job->layer].units;
+    int panels = (units + 15) / 16;
+    int u0 = (int)((long long)panels * task / n_tasks);
+    int u1 = (int)((long long)panels * (task + 1) / n_tasks);
+    int j0 = 16 * u0, j1 = 16 * u1 < units ? 16 * u1 : units;
+    job->bad[task] = j0 < j1 ? fused_rows(job, task, j0, j1) : 0;
+}
+
 /* Updates every parameter from the kept deltas; returns non-zero when a
  * weight became NaN or infinite. */
 static int fused_update(soma_trainer *t, const soma_opt_params *op)
 {
     soma_net *net = t->net;
-    soma_sgemm_block_fn gemm = soma_sgemm_block_best(NULL);
-    float wd = (float)t->cfg.weight_decay;
+    fused_job job;
+    job.t = t;
+    job.op = op;
+    job.rank1 = op->kind == SOMA_OPT_GD && t->cfg.weight_decay == 0.0
+                    ? soma_rank1_gd_best()
+                    : NULL;
     int bad = 0;
-    /* plain gradient descent needs no gradient buffer, and a row whose delta
-     * is 0 (a ReLU unit that did not fire) has the gradient +0 throughout,
-     * which leaves every weight of the row as it was: skipped */
-    soma_rank1_gd_fn rank1 =
-        op->kind == SOMA_OPT_GD && wd == 0.0f ? soma_rank1_gd_best() : NULL;
     for (int l = 0; l < net->n_layers; l++) {
         int units = net->layers[l].units, fan_in = net->fan_in[l];
-        const float *d = t->d1 + layer_offset(net, l, 1);
-        const float *a = l > 0 ? t->acts + layer_offset(net, l - 1, 1) : t->xb;
-        int rows = rank1 ? units : (int)(t->gchunk_n / (size_t)fan_in);
-        for (int j = 0; rank1 && j < units; j++)
-            if (d[j] != 0.0f)
-                bad |= rank1(net->params + net->w_off[l] +
-                                 (size_t)j * (size_t)fan_in,
-                             a, (size_t)fan_in, d[j], op->lr);
-        for (int j0 = rank1 ? units : 0; j0 < units; j0 += rows) {
-            int r = units - j0 < rows ? units - j0 : rows;
-            size_t off = net->w_off[l] + (size_t)j0 * (size_t)fan_in;
-            size_t n = (size_t)r * (size_t)fan_in;
-            float *w = net->params + off, *g = t->gchunk;
-            /* g [r, fan_in] = d[j0..j0+r)^T [r, 1] . a [1, fan_in] */
-            gemm(1, 0, r, fan_in, 1, 1.0f, d + j0, units, a, fan_in, 0.0f, g,
-                 fan_in, 0, r, 0, fan_in, t->exec.ws, NULL);
-            if (wd > 0.0f)
-                for (size_t i = 0; i < n; i++)
-                    g[i] += wd * w[i];
-            bad |= soma_opt_update(op, w, g, t->m ? t->m + off : NULL,
-                                   t->v ? t->v + off : NULL, n);
+        job.layer = l;
+        int T = soma_gemm_threads(&t->exec, 1, units, fan_in);
+        if (T > 1) {
+            soma_pool_run(t->exec.pool, fused_task, &job);
+            for (int i = 0; i < T; i++)
+                bad |= job.bad[i];
+        } else {
+            bad |= fused_rows(&job, 0, 0, units);
         }
         if (net->layers[l].bias) {
+            const float *d = t->d1 + layer_offset(net, l, 1);
             size_t off = net->b_off[l];
             float *g = t->gchunk;
             for (int j = 0; j < units; j++)
