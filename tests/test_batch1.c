@@ -22,6 +22,7 @@ enum { N = 23 };
  * skipped by the fast path) and a few negative zeros. */
 static void make_data(int d, int k, soma_loss loss, float *x, float *y)
 {
+    int y_cols = loss == SOMA_LOSS_CE ? 1 : k;
     unsigned s = 99;
     for (int i = 0; i < N * d; i++) {
         s = s * 1103515245u + 12345u;
@@ -29,13 +30,13 @@ static void make_data(int d, int k, soma_loss loss, float *x, float *y)
         x[i] = r % 5 == 0 ? 0.0f : r % 17 == 0 ? -0.0f
                                  : (float)(r & 0xffff) / 32768.0f - 1.0f;
     }
-    for (int i = 0; i < N; i++) {
+    for (int i = 0; i < N * y_cols; i++) {
         if (loss == SOMA_LOSS_CE)
             y[i] = (float)(i % k);
         else if (loss == SOMA_LOSS_BCE)
             y[i] = (float)(i % 2);
         else
-            y[i] = (float)i / N - 0.5f;
+            y[i] = (float)i / (N * y_cols) - 0.5f;
     }
 }
 
