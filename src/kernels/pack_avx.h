@@ -10,6 +10,20 @@
 #include <stddef.h>
 
 #define PACK_NR 16
+#define PACK_MR 6
+
+/* The rows i0 .. i0+mr of op(A) from column k0 on, for a 6-row register
+ * tile: row r at a[r][k * sk] (sk = lda with trans_a, else 1). Rows past
+ * mr repeat the last real one; the tile's results for them are dropped. */
+static inline void soma_strip_rows(const float *a[PACK_MR], int trans_a,
+                                   const float *A, int lda, int i0, int mr,
+                                   int k0)
+{
+    for (int r = 0; r < PACK_MR; r++) {
+        int i = i0 + (r < mr ? r : mr - 1);
+        a[r] = trans_a ? A + (size_t)k0 * lda + i : A + (size_t)i * lda + k0;
+    }
+}
 
 /* Packs op(B)[k0..k0+kc, j0..j0+nc) into ws as ceil(nc/16) panels of
  * [kc][16]. */

@@ -24,8 +24,8 @@
 #include <immintrin.h>
 #include <string.h>
 
-#define MR 6
-#define NR 16
+#define MR PACK_MR
+#define NR PACK_NR
 
 /* How a tile ends: alpha, beta, and the epilogue (kernels.h) with bias
  * pointing at the tile's first column (NULL: none). */
@@ -356,14 +356,8 @@ void soma_sgemm_block_avx2(int trans_a, int trans_b, int M, int N, int K,
             soma_pack_b(trans_b, B, ldb, k0, kc, j0, nc, ws);
             for (int i0 = m0; i0 < m1; i0 += MR) {
                 int mr = m1 - i0 < MR ? m1 - i0 : MR;
-                /* rows past mr repeat the last real one; their results
-                 * are dropped */
                 const float *a[MR];
-                for (int r = 0; r < MR; r++) {
-                    int i = i0 + (r < mr ? r : mr - 1);
-                    a[r] = trans_a ? A + (size_t)k0 * lda + i
-                                   : A + (size_t)i * lda + k0;
-                }
+                soma_strip_rows(a, trans_a, A, lda, i0, mr, k0);
                 size_t sk = trans_a ? (size_t)lda : 1;
                 for (int p = 0; p * NR < nc; p++) {
                     int nr = nc - p * NR < NR ? nc - p * NR : NR;

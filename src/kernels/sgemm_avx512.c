@@ -22,8 +22,8 @@
 #include <immintrin.h>
 #include <string.h>
 
-#define MR 6
-#define NR 16 /* one panel */
+#define MR PACK_MR
+#define NR PACK_NR /* one panel */
 
 /* The 6 x (16 * np) tile c (np = 1 or 2 panels b0, b1; row stride ldc) over
  * kc steps: row r of op(A) at step k is a[r][k * sk]. first: start from 0,
@@ -101,14 +101,8 @@ void soma_sgemm_block_avx512(int trans_a, int trans_b, int M, int N, int K,
             soma_pack_b(trans_b, B, ldb, k0, kc, j0, nc, ws);
             for (int i0 = m0; i0 < m1; i0 += MR) {
                 int mr = m1 - i0 < MR ? m1 - i0 : MR;
-                /* rows past mr repeat the last real one; their results
-                 * are dropped */
                 const float *a[MR];
-                for (int r = 0; r < MR; r++) {
-                    int i = i0 + (r < mr ? r : mr - 1);
-                    a[r] = trans_a ? A + (size_t)k0 * lda + i
-                                   : A + (size_t)i * lda + k0;
-                }
+                soma_strip_rows(a, trans_a, A, lda, i0, mr, k0);
                 size_t sk = trans_a ? (size_t)lda : 1;
                 for (int p = 0; p * NR < nc; p += 2) {
                     int ncol = nc - p * NR < 2 * NR ? nc - p * NR : 2 * NR;
