@@ -75,6 +75,20 @@ typedef struct gemm_stats {
     double worst_rel; /* worst |ref - exact| / scale seen */
 } gemm_stats;
 
+/* The SIMD block kernel number which (0 AVX2, 1 AVX-512) when this build
+ * and this CPU have it, else NULL. */
+static soma_sgemm_block_fn simd_kernel(int which)
+{
+#if defined(__x86_64__) && !defined(SOMA_NO_SIMD)
+    if (which == 0 && soma_cpu_has_avx2_fma())
+        return soma_sgemm_block_avx2;
+    if (which == 1 && soma_cpu_has_avx512())
+        return soma_sgemm_block_avx512;
+#endif
+    (void)which;
+    return NULL;
+}
+
 /* Runs one case: fast vs ref bit for bit (whole C buffer, padding
  * included) and ref vs a double triple loop. */
 static void gemm_case(soma_rng *rng, gemm_stats *st, int ta, int tb, int M,
@@ -128,13 +142,7 @@ static void gemm_case(soma_rng *rng, gemm_stats *st, int ta, int tb, int M,
             mismatch |= memcmp(C1.p, C3.p, (nc + 1) * sizeof(float)) != 0;
             /* every SIMD kernel this CPU runs, not only the best one */
             for (int kern = 0; kern < 2; kern++) {
-                soma_sgemm_block_fn fn = NULL;
-#if defined(__x86_64__) && !defined(SOMA_NO_SIMD)
-                if (kern == 0 && soma_cpu_has_avx2_fma())
-                    fn = soma_sgemm_block_avx2;
-                if (kern == 1 && soma_cpu_has_avx512())
-                    fn = soma_sgemm_block_avx512;
-#endif
+                soma_sgemm_block_fn fn = simd_kernel(kern);
                 if (!fn)
                     continue;
                 memcpy(C3.p, C0.p, (nc + 1) * sizeof(float));
@@ -174,13 +182,9 @@ static void gemm_case(soma_rng *rng, gemm_stats *st, int ta, int tb, int M,
                     soma_epilogue_apply(&ep, want.p, ldc, 0, M, 0, N);
                     for (int kern = 0; kern < 5; kern++) {
                         memcpy(C3.p, C0.p, (nc + 1) * sizeof(float));
-                        soma_sgemm_block_fn fn = kern == 0 ? soma_sgemm_block_portable : NULL;
-#if defined(__x86_64__) && !defined(SOMA_NO_SIMD)
-                        if (kern == 1 && soma_cpu_has_avx2_fma())
-                            fn = soma_sgemm_block_avx2;
-                        if (kern == 2 && soma_cpu_has_avx512())
-                            fn = soma_sgemm_block_avx512;
-#endif
+                        soma_sgemm_block_fn fn = kern == 0   ? soma_sgemm_block_portable
+                                                 : kern < 3 ? simd_kernel(kern - 1)
+                                                            : NULL;
                         if (fn)
                             fn(ta, tb, M, N, K, alpha, A.p, lda, B.p, ldb, beta,
                                C3.p, ldc, 0, M, 0, N, gemm_ws, &ep);
