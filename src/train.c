@@ -693,13 +693,13 @@ soma_status soma_trainer_epoch(soma_trainer *t, const float *x, const float *y,
     if (s != SOMA_OK)
         return s;
 
-    if (soma_any_nonfinite(net->params, net->n_params)) {
-        size_t i = soma_find_nonfinite(net->params, net->n_params);
+    size_t bad_param = soma_find_nonfinite(net->params, net->n_params);
+    if (bad_param < net->n_params)
         return soma_fail(err, SOMA_ERR_NUMERIC,
                          "parameter %zu of the network is %g before epoch %d; "
                          "training needs finite weights",
-                         i, (double)net->params[i], t->epochs_done + 1);
-    }
+                         bad_param, (double)net->params[bad_param],
+                         t->epochs_done + 1);
     double t0 = now_seconds();
     int e = t->epochs_done; /* 0-based index of this epoch */
     double lr = epoch_lr(&t->cfg, e);
