@@ -299,7 +299,11 @@ typedef struct soma_batch_report {
 
 /* Called after every batch; return non-zero to stop training after it (the
  * net then holds the weights after that batch, and the trainer can go on
- * from there, or be saved as a checkpoint). */
+ * from there, or be saved as a checkpoint). While training goes on, read
+ * the weights at epoch ends or after a stop, not in this callback: with
+ * batch size 1 and plain gradient descent (gd, no weight decay) the first
+ * layer's weights live in the trainer's working copy during an epoch, and
+ * the last step's update to them is applied with the next one. */
 typedef int (*soma_batch_fn)(void *ctx, const soma_batch_report *report);
 /* Called after every epoch; return non-zero to stop. */
 typedef int (*soma_epoch_fn)(void *ctx, const soma_epoch_report *report);

@@ -13,28 +13,60 @@
 #define CHUNK 256
 #define CHUNK_FLOATS ((size_t)1 << 20)
 
-void soma_forward(const soma_exec *e, const soma_net *net, const float *in,
-                  size_t n, float *const *acts, float *logits)
+/* What the matrix kernel applies to layer l as it stores the product: the
+ * bias, and a ReLU unless the pre-activation is wanted as logits. */
+static soma_epilogue layer_epilogue(const soma_net *net, int l, int want_logits)
+{
+    const soma_layer_spec *ls = &net->layers[l];
+    soma_epilogue ep = {ls->bias ? net->params + net->b_off[l] : NULL,
+                        ls->activation == SOMA_ACT_RELU && !want_logits};
+    return ep;
+}
+
+/* The rest of layer l once z holds the product with ep applied. */
+static void layer_rest(const soma_net *net, int l, const soma_epilogue *ep,
+                       float *z, size_t n, float *logits)
+{
+    if (logits)
+        memcpy(logits, z, n * (size_t)net->layers[l].units * sizeof(float));
+    if (!ep->relu)
+        soma_act_forward(net->layers[l].activation, z, n, net->layers[l].units);
+}
+
+void soma_forward_from(const soma_exec *e, const soma_net *net, int first,
+                       const float *in, size_t n, float *const *acts,
+                       float *logits)
 {
     const float *a = in;
-    for (int l = 0; l < net->n_layers; l++) {
-        const soma_layer_spec *ls = &net->layers[l];
-        int units = ls->units, fan_in = net->fan_in[l];
-        int want_logits = logits && l == net->n_layers - 1;
+    for (int l = first; l < net->n_layers; l++) {
+        int units = net->layers[l].units, fan_in = net->fan_in[l];
+        float *lg = l == net->n_layers - 1 ? logits : NULL;
         float *z = acts[l];
         /* z [n, units] = a [n, fan_in] . W^T + b, W [units, fan_in], the
          * bias and a ReLU applied as the product stores each tile (the same
          * arithmetic as separate passes, while the tile is in registers) */
-        soma_epilogue ep = {ls->bias ? net->params + net->b_off[l] : NULL,
-                            ls->activation == SOMA_ACT_RELU && !want_logits};
+        soma_epilogue ep = layer_epilogue(net, l, lg != NULL);
         soma_gemm(e, 0, 1, (int)n, units, fan_in, 1.0f, a, fan_in,
                   net->params + net->w_off[l], fan_in, 0.0f, z, units, &ep);
-        if (want_logits)
-            memcpy(logits, z, n * (size_t)units * sizeof(float));
-        if (!ep.relu)
-            soma_act_forward(ls->activation, z, n, units);
+        layer_rest(net, l, &ep, z, n, lg);
         a = z;
     }
+}
+
+void soma_forward(const soma_exec *e, const soma_net *net, const float *in,
+                  size_t n, float *const *acts, float *logits)
+{
+    soma_forward_from(e, net, 0, in, n, acts, logits);
+}
+
+void soma_forward_finish(const soma_net *net, int l, float *z, size_t n,
+                         float *logits)
+{
+    float *lg = l == net->n_layers - 1 ? logits : NULL;
+    soma_epilogue ep = layer_epilogue(net, l, lg != NULL);
+    soma_epilogue_apply(&ep, z, net->layers[l].units, 0, (int)n, 0,
+                        net->layers[l].units);
+    layer_rest(net, l, &ep, z, n, lg);
 }
 
 /* Makes sure the net's predict workspace holds three [rows, max_units]

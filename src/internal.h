@@ -122,6 +122,17 @@ struct soma_exec;
 void soma_forward(const struct soma_exec *e, const soma_net *net,
                   const float *in, size_t n, float *const *acts, float *logits);
 
+/* The same from layer first on, in being that layer's input [n, fan_in]. */
+void soma_forward_from(const struct soma_exec *e, const soma_net *net,
+                       int first, const float *in, size_t n,
+                       float *const *acts, float *logits);
+
+/* Layer l's bias and activation on z [n, units], which holds the layer's
+ * product in . W^T computed elsewhere (the batch-size-1 trainer's own
+ * kernel): the bits soma_forward gives, logits as there. */
+void soma_forward_finish(const soma_net *net, int l, float *z, size_t n,
+                         float *logits);
+
 /* Copies rows [n, d] from src to dst, standardising with the net's
  * mean/std when it has them. */
 void soma_standardize_rows(const soma_net *net, const float *src, size_t n,
@@ -265,6 +276,18 @@ struct soma_trainer {
     float *d1;
     float *gchunk;               /* [GCHUNK_FLOATS or a row, if wider] */
     size_t gchunk_n;
+    /* batch size 1, plain gradient descent without decay (see "the first
+     * layer transposed" in train.c): layer 0's weight transposed
+     * [fan_in, units], the input of the example whose layer-0 update is
+     * pending [n_inputs], and the state of the two */
+    float *wt;                   /* in wt_mem, 64-byte aligned */
+    float *wt_mem;
+    float *xprev;
+    int wt_live;                 /* wt holds layer 0's weights, the net's
+                                    copy is stale */
+    int wt_pending;              /* xprev's update is not yet in wt */
+    float wt_lr;                 /* its learning rate */
+    size_t wt_batch;             /* its batch, 1-based, for errors */
     soma_exec exec;              /* threads and matrix workspace */
 };
 

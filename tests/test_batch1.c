@@ -184,11 +184,221 @@ static void test_rank1_kernel(void)
     }
 }
 
+/* The soma_rank1t_gd kernels this CPU runs, for test_rank1t_kernel. */
+static int rank1t_kernels(soma_rank1t_gd_fn *k)
+{
+    int n = 0;
+#if defined(__x86_64__) && !defined(SOMA_NO_SIMD)
+    if (soma_cpu_has_avx2_fma())
+        k[n++] = soma_rank1t_gd_avx2;
+    if (soma_cpu_has_avx512())
+        k[n++] = soma_rank1t_gd_avx512;
+#endif
+    k[n++] = soma_rank1t_gd_best();
+    return n;
+}
+
+/* One case of test_rank1t_kernel: K rows of C columns in panels, one float
+ * past an aligned start (the padding of a partial panel holds values too:
+ * no kernel may change them); mode 0 update and forward, 1 update only,
+ * 2 forward only. Returns non-zero on a mismatch. */
+static int rank1t_case(soma_rng *r, soma_rank1t_gd_fn fast, size_t K, size_t C,
+                       int mode)
+{
+    size_t n = SOMA_RANK1T_FLOATS(K, C) + 1;
+    float *w0 = malloc((n + 1) * sizeof(float)), *w1 = malloc(n * sizeof(float));
+    float *w2 = malloc(n * sizeof(float)), *xu = malloc((K + 1) * sizeof(float));
+    float *xf = malloc((K + 1) * sizeof(float)), *du = malloc((C + 1) * sizeof(float));
+    float *z1 = malloc((C + 2) * sizeof(float)), *z2 = malloc((C + 2) * sizeof(float));
+    int bad = 1;
+    if (!w0 || !w1 || !w2 || !xu || !xf || !du || !z1 || !z2)
+        goto done;
+    for (size_t i = 0; i < n; i++)
+        w0[i] = 2.0f * soma_rng_float(r) - 1.0f;
+    w0[1] = -0.0f; /* a negative zero weight stays one where xu is 0 */
+    for (size_t k = 0; k <= K; k++) {
+        float u = soma_rng_float(r);
+        xu[k] = k % 3 == 0 ? 0.0f : k % 7 == 1 ? -0.0f : 4.0f * u - 2.0f;
+        xf[k] = k % 4 == 0 ? 0.0f : 2.0f * soma_rng_float(r) - 1.0f;
+    }
+    for (size_t j = 0; j <= C; j++)
+        du[j] = j % 5 == 0 ? 0.0f : j % 11 == 3 ? -0.0f
+                                  : 3.0f * soma_rng_float(r) - 1.5f;
+    memcpy(w1, w0, n * sizeof(float));
+    memcpy(w2, w0, n * sizeof(float));
+    for (size_t j = 0; j < C + 2; j++)
+        z1[j] = z2[j] = 7.0f;
+    const float *u = mode == 2 ? NULL : xu + 1, *f = mode == 1 ? NULL : xf + 1;
+    int a = soma_rank1t_gd_ref(w1 + 1, K, C, du + 1, u, 0.25f, f, z1 + 1);
+    int b = fast(w2 + 1, K, C, du + 1, u, 0.25f, f, z2 + 1);
+    bad = a != 0 || b != 0 || memcmp(w1, w2, n * sizeof(float)) != 0 ||
+          memcmp(z1, z2, (C + 2) * sizeof(float)) != 0;
+done:
+    free(w0), free(w1), free(w2), free(xu), free(xf), free(du), free(z1), free(z2);
+    return bad;
+}
+
+/* soma_rank1t_gd: every kernel this CPU runs against the reference, bit for
+ * bit, over sizes around the vector widths, panels and blocks, on
+ * unaligned buffers, update and forward apart and together; its NaN flag,
+ * which a product that overflows in the forward chain must not raise; and
+ * the panel layout's packing, against its formula. */
+static void test_rank1t_kernel(void)
+{
+    static const size_t Ks[] = {0, 1, 7, 33, 67, 784};
+    static const size_t Ns[] = {1, 7, 8, 9, 15, 16, 17, 31, 32, 33, 100, 127,
+                                128, 129, 130, 200, 256, 300};
+    soma_rank1t_gd_fn k[3];
+    int nk = rank1t_kernels(k);
+    soma_rng r;
+    soma_rng_seed(&r, 11);
+    int mismatch = 0;
+    for (int f = 0; f < nk; f++)
+        for (size_t a = 0; a < sizeof Ks / sizeof *Ks; a++)
+            for (size_t b = 0; b < sizeof Ns / sizeof *Ns; b++)
+                for (int mode = 0; mode < 3; mode++)
+                    mismatch |= rank1t_case(&r, k[f], Ks[a], Ns[b], mode);
+    CHECK(!mismatch);
+    for (int f = 0; f < nk + 1; f++) {
+        soma_rank1t_gd_fn fn = f < nk ? k[f] : soma_rank1t_gd_ref;
+        for (size_t C = 1; C <= 140; C += 13) {
+            /* an update past FLT_MAX at the last column of the last row */
+            float w[SOMA_RANK1T_FLOATS(3, 140)], xu[3] = {1.0f, 0.0f, 1.0f};
+            float xf[3] = {1, 1, 1}, du[140], z[140];
+            size_t nw = SOMA_RANK1T_FLOATS(3, C);
+            for (size_t i = 0; i < nw; i++)
+                w[i] = 0.0f;
+            for (size_t j = 0; j < C; j++)
+                du[j] = 1.0f;
+            du[C - 1] = 1e30f;
+            w[48 * ((C - 1) / 16) + 32 + (C - 1) % 16] = -FLT_MAX;
+            CHECK(fn(w, 3, C, du, xu, 1e9f, NULL, NULL) == 1);
+            CHECK(fn(w, 3, C, du, xu, 0.0f, xf, z) == 1);
+            /* finite weights whose forward product overflows */
+            for (size_t i = 0; i < nw; i++)
+                w[i] = 3e38f;
+            CHECK(fn(w, 3, C, du, NULL, 0.0f, xf, z) == 0);
+            CHECK(isinf(z[C - 1]));
+        }
+    }
+    /* packing: every element where the formula puts it, and back */
+    size_t K = 5, C = 37, nw = SOMA_RANK1T_FLOATS(5, 37);
+    float W[5 * 37], back[5 * 37], wt[SOMA_RANK1T_FLOATS(5, 37)];
+    for (size_t i = 0; i < K * C; i++)
+        W[i] = (float)i;
+    soma_rank1t_pack(W, K, C, wt);
+    int misplaced = nw != 16 * 5 * 3;
+    for (size_t j = 0; j < C; j++)
+        for (size_t kk = 0; kk < K; kk++)
+            misplaced |= wt[16 * K * (j / 16) + 16 * kk + j % 16] != W[j * K + kk];
+    soma_rank1t_unpack(wt, K, C, back);
+    CHECK(!misplaced);
+    CHECK(memcmp(W, back, sizeof W) == 0);
+}
+
+/* The general path by hand for plain gradient descent: examples
+ * [0, steps) of x, y one at a time into ref; returns non-zero when a weight
+ * became NaN or infinite (ref then holds that update). */
+static int replay_gd(soma_trainer *tr, soma_net *ref, const float *x,
+                     const float *y, int d, int y_cols, int steps, float lr)
+{
+    size_t P = ref->n_params;
+    float *g = malloc(P * sizeof(float));
+    int bad = g == NULL;
+    soma_opt_params op = {SOMA_OPT_GD, lr, 0.0f, 0.9f, 0.999f, 1e-8f, 1.0, 1.0};
+    for (int i = 0; g && !bad && i < steps; i++) {
+        soma_trainer_gradient(tr, x + (size_t)i * (size_t)d,
+                              y + (size_t)i * (size_t)y_cols, 1, y_cols, g);
+        bad = soma_opt_update(&op, ref->params, g, NULL, NULL, P);
+    }
+    free(g);
+    return bad;
+}
+
+static int stop_at_5(void *ctx, const soma_batch_report *r)
+{
+    (void)ctx;
+    return r->batch == 5;
+}
+
+/* Plain gd at batch 1 holds back each step's first-layer update until the
+ * next forward pass (the transposed path in train.c). Whenever the
+ * trainer returns, the net must hold exactly the general path's weights:
+ * after a callback stops it, after a bad input row (the steps before it
+ * all taken), and after an update that overflows (that step taken, the
+ * error naming its batch, found one forward pass later). */
+static void test_held_back_update(void)
+{
+    soma_layer_spec layers[2] = {{20, SOMA_ACT_RELU, 1},
+                                 {3, SOMA_ACT_SOFTMAX, 1}};
+    soma_spec deep = {6, 2, layers, SOMA_LOSS_CE};
+    soma_spec flat = {6, 1, layers + 1, SOMA_LOSS_CE};
+    int d = 6, k = 3;
+    float x[N * 6], y[N];
+    make_data(d, k, SOMA_LOSS_CE, x, y);
+    soma_error err;
+    for (int c = 0; c < 4; c++) {
+        soma_net *fast = soma_net_new(c < 2 ? &deep : &flat, &err), *ref = NULL;
+        CHECK(fast && soma_net_init(fast, SOMA_INIT_HE, 5, &err) == SOMA_OK);
+        if (!fast)
+            return;
+        ref = soma_net_clone(fast, &err);
+        soma_train_config cfg = soma_train_config_default();
+        cfg.optimizer = SOMA_OPT_GD;
+        cfg.learning_rate = 0.1;
+        cfg.batch_size = 1;
+        cfg.shuffle = 0;
+        cfg.epochs = 1;
+        cfg.threads = 1 + c % 2;
+        float xs[N * 6];
+        memcpy(xs, x, sizeof x);
+        int steps = 0;
+        if (c == 0) {
+            cfg.on_batch = stop_at_5;
+            steps = 5;
+        } else if (c == 1) {
+            xs[7 * d + 2] = NAN; /* row 7: steps 0..6 are taken */
+            steps = 7;
+        } else {
+            /* one layer: the first update overflows its weights (through
+             * a large input), not its biases; on 1 or 2 threads */
+            xs[1] = 1000.0f;
+            cfg.learning_rate = 1e36;
+            steps = 1;
+        }
+        soma_trainer *tf = soma_trainer_new(fast, &cfg, N, &err);
+        soma_trainer *tr = soma_trainer_new(ref, &cfg, N, &err);
+        CHECK(tf && tr && ref);
+        if (tf && tr && ref) {
+            int stopped = 0;
+            soma_status s = soma_trainer_epoch(tf, xs, y, N, 1, NULL, &stopped,
+                                               &err);
+            if (c == 0)
+                CHECK(s == SOMA_OK && stopped);
+            else if (c == 1)
+                CHECK_ERR(s, SOMA_ERR_DATA, "row 7, input 2", &err);
+            else
+                CHECK_ERR(s, SOMA_ERR_NUMERIC, "batch 1: a weight", &err);
+            int bad = replay_gd(tr, ref, xs, y, d, 1, steps,
+                                (float)cfg.learning_rate);
+            CHECK(bad == (c >= 2));
+            CHECK(memcmp(fast->params, ref->params,
+                         ref->n_params * sizeof(float)) == 0);
+        }
+        soma_trainer_free(tf);
+        soma_trainer_free(tr);
+        soma_net_free(fast);
+        soma_net_free(ref);
+    }
+}
+
 int main(void)
 {
     RUN(test_rank1_kernel);
+    RUN(test_rank1t_kernel);
     RUN(test_relu_softmax);
     RUN(test_deep_no_bias);
     RUN(test_linear);
+    RUN(test_held_back_update);
     return harness_summary();
 }

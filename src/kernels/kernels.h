@@ -110,6 +110,49 @@ typedef int (*soma_rank1_gd_fn)(float *w, const float *x, size_t n, float d,
                                 float lr);
 soma_rank1_gd_fn soma_rank1_gd_best(void);
 
+/* ---- Batch size 1, plain gradient descent, weight transposed -------------
+ * wt holds a layer's weight W [N, K] transposed, wt(k, j) = W[j][k], so
+ * that row k is what input k feeds to every unit, in panels of 16 columns:
+ * panel p (columns 16p..16p+15) is a [K, 16] row-major block at
+ * wt + 16 K p, and
+ *     wt(k, j) = wt[16 K (j / 16) + 16 k + j % 16]
+ * (a partial last panel keeps its row stride of 16; its missing columns
+ * are never read or written). Each panel is contiguous, so threads given
+ * separate panels never share a cache line, even through the prefetcher.
+ * SOMA_RANK1T_FLOATS(K, N) is the size of such an array.
+ *
+ * One pass over it does two things:
+ *  1. with xu not NULL, the update of an example whose input was xu [K]
+ *     and whose deltas are du [N], in soma_rank1_gd's arithmetic:
+ *         g = fma(du[j], xu[k], 0);  wt(k, j) = wt(k, j) - lr * g
+ *     A row with xu[k] == 0 is left as it is: its g is +0 (the fma's zero
+ *     addend turns a -0 product into +0; du must be finite), and
+ *     w - lr * +0 is w, so the bits are those of the full update;
+ *  2. with xf not NULL, the next example xf [K] through the updated
+ *     weights, the matrix kernel's chains (kernels.h, top):
+ *         z[j] = 0;  for k = 0..K-1: z[j] = fma(xf[k], wt(k, j), z[j])
+ *     (no bias and no activation: soma_epilogue_apply does those).
+ * Reading the weights once for both is what makes training one example at
+ * a time fast: the update and the next forward product each stream the
+ * whole matrix otherwise. Panels are independent, so threads may run
+ * separate panel ranges (wt + 16 K p0, du + 16 p0, z + 16 p0, N the
+ * columns from 16 p0 on that the thread owns).
+ * Returns non-zero when an updated weight is NaN or infinite. */
+#define SOMA_RANK1T_FLOATS(K, N) ((size_t)16 * (size_t)(K) * (((size_t)(N) + 15) / 16))
+int soma_rank1t_gd_ref(float *wt, size_t K, size_t N, const float *du,
+                       const float *xu, float lr, const float *xf, float *z);
+int soma_rank1t_gd_avx2(float *wt, size_t K, size_t N, const float *du,
+                        const float *xu, float lr, const float *xf, float *z);
+int soma_rank1t_gd_avx512(float *wt, size_t K, size_t N, const float *du,
+                          const float *xu, float lr, const float *xf, float *z);
+typedef int (*soma_rank1t_gd_fn)(float *wt, size_t K, size_t N,
+                                 const float *du, const float *xu, float lr,
+                                 const float *xf, float *z);
+/* wt [SOMA_RANK1T_FLOATS(K, N)] from W [N, K] and back. */
+void soma_rank1t_pack(const float *W, size_t K, size_t N, float *wt);
+void soma_rank1t_unpack(const float *wt, size_t K, size_t N, float *W);
+soma_rank1t_gd_fn soma_rank1t_gd_best(void);
+
 /* ---- Elementary functions -------------------------------------------------
  * e^x in float, within 2 ulp, defined by float arithmetic only so that it
  * gives the same bits on every IEEE platform (libm's expf need not).

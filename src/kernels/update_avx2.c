@@ -1,5 +1,6 @@
 /*
- * update_avx2.c - soma_rank1_gd with AVX2+FMA (contract in kernels.h).
+ * update_avx2.c - soma_rank1_gd and soma_rank1t_gd with AVX2+FMA
+ * (contracts in kernels.h).
  * Compiled with -mavx2 -mfma; called only after soma_cpu_has_avx2_fma().
  */
 #if defined(__x86_64__) && !defined(SOMA_NO_SIMD)
@@ -33,6 +34,112 @@ int soma_rank1_gd_avx2(float *w, const float *x, size_t n, float d, float lr)
         bad |= ((b & 0x7f800000u) + 0x00800000u) >> 31;
     }
     return bad != 0;
+}
+
+/* Lanes 0..n-1 set (n in 1..8). */
+static inline __m256i lane_mask(int n)
+{
+    return _mm256_cmpgt_epi32(_mm256_set1_epi32(n),
+                              _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
+}
+
+/* Whether an updated weight in columns [0, N) is NaN or infinite. */
+static int scan_updated(const float *wt, size_t K, size_t N, const float *xu)
+{
+    for (size_t k = 0; xu && k < K; k++)
+        if (xu[k] != 0.0f)
+            for (size_t j = 0; j < N; j++)
+                if (!isfinite(wt[16 * K * (j / 16) + 16 * k + j % 16]))
+                    return 1;
+    return 0;
+}
+
+/* the loops over the column groups must unroll, or their vectors live in
+ * memory instead of registers */
+#if defined(__clang__)
+#define UNROLL _Pragma("clang loop unroll(full)")
+#elif defined(__GNUC__)
+#define UNROLL _Pragma("GCC unroll 8")
+#else
+#define UNROLL
+#endif
+
+/* soma_rank1t_gd on columns [0, 8G) (G <= 4) of which the last group has
+ * nlast. Each lane of acc is one column's chain over k in order. The
+ * weights are checked through the chains: a NaN or infinite weight makes
+ * its column's chain NaN or infinite (with xf NULL the chain multiplies by
+ * 0, which only a NaN or infinity turns into NaN), and a chain that ends
+ * non-finite sends the columns to an exact scan (a finite product can
+ * overflow). */
+static inline __attribute__((always_inline)) int
+cols(int G, int nlast, float *wt, size_t K, const float *du,
+     const float *xu, float lr, const float *xf, float *z)
+{
+    __m256i m = lane_mask(nlast);
+    __m256 zero = _mm256_setzero_ps(), vlr = _mm256_set1_ps(lr);
+    __m256 acc[4], d[4];
+    /* group g: columns 8g..8g+7, half of panel g / 2 */
+#define AT(g) (16 * K * (size_t)((g) / 2) + 8 * (size_t)((g) % 2))
+#define LOAD(p, g) (g == G - 1 && nlast < 8 ? _mm256_maskload_ps(p, m) : _mm256_loadu_ps(p))
+    UNROLL
+    for (int g = 0; g < G; g++) {
+        acc[g] = zero;
+        d[g] = xu ? LOAD(du + 8 * g, g) : zero;
+    }
+    for (size_t k = 0; k < K; k++) {
+        float *w = wt + 16 * k;
+        __m256 xfv = _mm256_set1_ps(xf ? xf[k] : 0.0f);
+        if (xu && xu[k] != 0.0f) {
+            __m256 xv = _mm256_set1_ps(xu[k]);
+            UNROLL
+            for (int g = 0; g < G; g++) {
+                __m256 gv = _mm256_fmadd_ps(d[g], xv, zero);
+                __m256 wv = _mm256_sub_ps(LOAD(w + AT(g), g), _mm256_mul_ps(vlr, gv));
+                if (g == G - 1 && nlast < 8)
+                    _mm256_maskstore_ps(w + AT(g), m, wv);
+                else
+                    _mm256_storeu_ps(w + AT(g), wv);
+                acc[g] = _mm256_fmadd_ps(xfv, wv, acc[g]);
+            }
+        } else if (xf) {
+            UNROLL
+            for (int g = 0; g < G; g++)
+                acc[g] = _mm256_fmadd_ps(xfv, LOAD(w + AT(g), g), acc[g]);
+        }
+    }
+#undef LOAD
+#undef AT
+    int odd = 0;
+    UNROLL
+    for (int g = 0; g < G; g++) {
+        /* acc - acc is 0 for a finite lane, NaN otherwise */
+        __m256 t = _mm256_sub_ps(acc[g], acc[g]);
+        odd |= _mm256_movemask_ps(_mm256_cmp_ps(t, zero, _CMP_NEQ_UQ));
+        if (xf) {
+            if (g == G - 1 && nlast < 8)
+                _mm256_maskstore_ps(z + 8 * g, m, acc[g]);
+            else
+                _mm256_storeu_ps(z + 8 * g, acc[g]);
+        }
+    }
+    return odd ? scan_updated(wt, K, (size_t)(8 * (G - 1) + nlast), xu) : 0;
+}
+
+int soma_rank1t_gd_avx2(float *wt, size_t K, size_t N,
+                        const float *du, const float *xu, float lr,
+                        const float *xf, float *z)
+{
+    int bad = 0;
+    size_t j = 0;
+    for (; j + 32 <= N; j += 32)
+        bad |= cols(4, 8, wt + K * j, K, du ? du + j : NULL, xu, lr, xf,
+                    z ? z + j : NULL);
+    for (; j < N; j += 8) {
+        int n = N - j < 8 ? (int)(N - j) : 8;
+        bad |= cols(1, n, wt + 16 * K * (j / 16) + j % 16, K, du ? du + j : NULL, xu, lr, xf,
+                    z ? z + j : NULL);
+    }
+    return bad;
 }
 
 #else
