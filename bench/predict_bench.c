@@ -1,16 +1,17 @@
 /*
  * predict_bench.c - inference speed of the 784-128-10 network through the
  * public API: the latency of soma_predict on one image (the median of many
- * warm calls, each timed on its own) and the throughput of soma_predict on
- * the 10,000 Fashion-MNIST test images in one call, for each thread count
- * given (soma_net_set_threads).
+ * warm calls, each timed on its own), as the net comes and after
+ * soma_net_prepare, and the throughput of soma_predict on the 10,000
+ * Fashion-MNIST test images in one call, for each thread count given
+ * (soma_net_set_threads).
  *
  *   build/bench/predict_bench [--data DIR] [--layers W1,W2..] [THREADS...]
  *
  * The weights are He-initialised, not trained: the arithmetic, and so the
  * time, does not depend on their values. Prints, per thread count:
  *   predict lib=soma threads=T single_us= single_p10_us= single_p90_us=
- *           batch_images_per_s= batch_ms=
+ *           single_prepared_us= batch_images_per_s= batch_ms=
  */
 #include "soma.h"
 
@@ -97,20 +98,46 @@ int main(int argc, char **argv)
         int T = thread_counts[c];
         if (soma_net_set_threads(net, T, &err) != SOMA_OK)
             die("setting threads", &err);
-        /* single images, a different one each call, after a warm-up */
-        for (int i = 0; i < 2000; i++)
-            if (soma_predict(net, test->x + (size_t)i % n * d, 1, out, &err) !=
-                SOMA_OK)
-                die("predict", &err);
-        for (int i = 0; i < SINGLE_CALLS; i++) {
-            const float *row = test->x + (size_t)i % n * d;
-            double t0 = now();
-            soma_predict(net, row, 1, out, &err);
-            lat[i] = now() - t0;
+        /* single images, a different one each call, after a warm-up: as
+         * the net comes, then prepared (soma_net_prepare), which must give
+         * the same bits */
+        double single[2], p10 = 0, p90 = 0;
+        (void)soma_net_params(net); /* drops the last count's prepared copy */
+        soma_net *plain = soma_net_clone(net, &err);
+        if (!plain)
+            die("cloning the network", &err);
+        for (int prepared = 0; prepared < 2; prepared++) {
+            if (prepared && soma_net_prepare(net, &err) != SOMA_OK)
+                die("preparing the network", &err);
+            for (int i = 0; i < 2000; i++)
+                if (soma_predict(net, test->x + (size_t)i % n * d, 1, out,
+                                 &err) != SOMA_OK)
+                    die("predict", &err);
+            for (int i = 0; i < SINGLE_CALLS; i++) {
+                const float *row = test->x + (size_t)i % n * d;
+                double t0 = now();
+                soma_predict(net, row, 1, out, &err);
+                lat[i] = now() - t0;
+            }
+            qsort(lat, SINGLE_CALLS, sizeof *lat, cmp_double);
+            single[prepared] = lat[SINGLE_CALLS / 2];
+            if (!prepared) {
+                p10 = lat[SINGLE_CALLS / 10];
+                p90 = lat[SINGLE_CALLS * 9 / 10];
+            }
         }
-        qsort(lat, SINGLE_CALLS, sizeof *lat, cmp_double);
-        double single = lat[SINGLE_CALLS / 2];
-        double p10 = lat[SINGLE_CALLS / 10], p90 = lat[SINGLE_CALLS * 9 / 10];
+        for (size_t i = 0; i < n; i += 97) {
+            float a[16], b[16];
+            if (soma_predict(net, test->x + i * d, 1, a, &err) != SOMA_OK ||
+                soma_predict(plain, test->x + i * d, 1, b, &err) != SOMA_OK)
+                die("predict", &err);
+            if (memcmp(a, b, 10 * sizeof(float)) != 0) {
+                fprintf(stderr, "predict_bench: the prepared net gave other "
+                                "bits for image %zu\n", i);
+                return 1;
+            }
+        }
+        soma_net_free(plain);
         /* the whole test set in one call */
         double runs[BATCH_RUNS];
         if (soma_predict(net, test->x, n, out, &err) != SOMA_OK)
@@ -123,9 +150,10 @@ int main(int argc, char **argv)
         qsort(runs, BATCH_RUNS, sizeof runs[0], cmp_double);
         double batch = runs[BATCH_RUNS / 2];
         printf("predict lib=soma threads=%d single_us=%.3f single_p10_us=%.3f "
-               "single_p90_us=%.3f batch_images_per_s=%.0f batch_ms=%.3f\n",
-               T, single * 1e6, p10 * 1e6, p90 * 1e6, (double)n / batch,
-               batch * 1e3);
+               "single_p90_us=%.3f single_prepared_us=%.3f "
+               "batch_images_per_s=%.0f batch_ms=%.3f\n",
+               T, single[0] * 1e6, p10 * 1e6, p90 * 1e6, single[1] * 1e6,
+               (double)n / batch, batch * 1e3);
         fflush(stdout);
     }
     free(out);

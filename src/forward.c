@@ -139,6 +139,63 @@ static soma_status check_inputs(const soma_net *net, const float *x, size_t n,
     return SOMA_OK;
 }
 
+soma_status soma_net_prepare(soma_net *net, soma_error *err)
+{
+    if (!net)
+        return soma_fail(err, SOMA_ERR_ARG, "no network given");
+    size_t off[SOMA_MAX_LAYERS], total = 0;
+    for (int l = 0; l < net->n_layers; l++) {
+        size_t panels = ((size_t)net->layers[l].units + 15) / 16, sz;
+        off[l] = total;
+        if (!soma_size_mul(panels * 16, (size_t)net->fan_in[l], &sz) ||
+            !soma_size_add(total, sz, &total))
+            return soma_fail(err, SOMA_ERR_ARG,
+                             "the network has too many parameters");
+    }
+    if (!net->prep) {
+        net->prep = soma_alloc_array(total, sizeof(float));
+        if (!net->prep)
+            return soma_fail(err, SOMA_ERR_NOMEM,
+                             "out of memory preparing the network");
+    }
+    for (int l = 0; l < net->n_layers; l++) {
+        net->prep_off[l] = off[l];
+        soma_rank1t_pack(net->params + net->w_off[l], (size_t)net->fan_in[l],
+                         (size_t)net->layers[l].units, net->prep + off[l]);
+    }
+    return SOMA_OK;
+}
+
+void soma_net_unprepare(soma_net *net)
+{
+    if (net && net->prep) {
+        soma_free(net->prep);
+        net->prep = NULL;
+    }
+}
+
+/* One row through the prepared weights: each layer's product is the
+ * matrix kernel's chains (soma_rank1t_gd without an update, kernels.h), so
+ * the bits are soma_forward's; reading the weights as rows of what each
+ * input feeds to every unit needs no shuffling in registers, which the
+ * product with the weight in place does. */
+static void predict_prepared(soma_net *net, const float *x, float *out)
+{
+    size_t per = net->ws_rows * (size_t)net->max_units;
+    float *buf[2] = {net->ws, net->ws + per};
+    soma_rank1t_gd_fn product = soma_rank1t_gd_best();
+    soma_standardize_rows(net, x, 1, buf[0]);
+    const float *a = buf[0];
+    for (int l = 0; l < net->n_layers; l++) {
+        float *z = buf[(l + 1) % 2];
+        product(net->prep + net->prep_off[l], (size_t)net->fan_in[l],
+                (size_t)net->layers[l].units, NULL, NULL, 0.0f, a, z);
+        soma_forward_finish(net, l, z, 1, NULL);
+        a = z;
+    }
+    memcpy(out, a, (size_t)soma_net_n_outputs(net) * sizeof(float));
+}
+
 soma_status soma_predict(soma_net *net, const float *x, size_t n, float *out,
                          soma_error *err)
 {
@@ -150,6 +207,10 @@ soma_status soma_predict(soma_net *net, const float *x, size_t n, float *out,
         s = reserve_workspace(net, n, err);
     if (s != SOMA_OK)
         return s;
+    if (net->prep && n == 1) {
+        predict_prepared(net, x, out);
+        return SOMA_OK;
+    }
     size_t d = (size_t)net->n_inputs, k = (size_t)soma_net_n_outputs(net);
     size_t chunk = net->ws_rows;
     for (size_t r = 0; r < n; r += chunk) {

@@ -109,7 +109,17 @@ struct soma_net {
     float *ws;
     size_t ws_rows;
     struct soma_exec *exec;
+    /* soma_net_prepare's copy of the weights for one-row predictions: each
+     * layer's weight transposed in 16-column panels (the layout of
+     * soma_rank1t_gd, kernels.h) at prep + prep_off[l]; NULL when the net
+     * is not prepared. Anything that may change the weights drops it
+     * (soma_net_unprepare). */
+    float *prep;
+    size_t prep_off[SOMA_MAX_LAYERS];
 };
+
+/* Drops soma_net_prepare's copy of the weights. */
+void soma_net_unprepare(soma_net *net);
 
 /* Checks a spec the way soma_net_new does. */
 soma_status soma_spec_check(const soma_spec *spec, soma_error *err);

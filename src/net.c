@@ -185,6 +185,7 @@ void soma_net_free(soma_net *net)
     free_strings(net->meta_keys, net->n_meta);
     free_strings(net->meta_values, net->n_meta);
     soma_free(net->ws);
+    soma_free(net->prep);
     soma_exec_free(net->exec);
     soma_free(net->exec);
     soma_free(net);
@@ -224,6 +225,7 @@ soma_status soma_net_init(soma_net *net, soma_init init, uint64_t seed,
         return soma_fail(err, SOMA_ERR_ARG, "no network given");
     if (!soma_init_name(init))
         return soma_fail(err, SOMA_ERR_ARG, "unknown initialiser %d", (int)init);
+    soma_net_unprepare(net);
     soma_rng rng;
     soma_rng_seed(&rng, seed);
     for (int l = 0; l < net->n_layers; l++) {
@@ -271,7 +273,14 @@ soma_layer_spec soma_net_layer(const soma_net *net, int layer)
     return net->layers[layer];
 }
 
-float *soma_net_params(soma_net *net) { return net ? net->params : NULL; }
+/* The writable accessors drop a prepared copy of the weights: the caller
+ * may be about to change them (soma.h, soma_net_prepare). */
+float *soma_net_params(soma_net *net)
+{
+    soma_net_unprepare(net);
+    return net ? net->params : NULL;
+}
+
 const float *soma_net_params_const(const soma_net *net) { return net ? net->params : NULL; }
 size_t soma_net_n_params(const soma_net *net) { return net ? net->n_params : 0; }
 
@@ -279,6 +288,7 @@ float *soma_net_weight(soma_net *net, int layer)
 {
     if (!net || layer < 0 || layer >= net->n_layers)
         return NULL;
+    soma_net_unprepare(net);
     return net->params + net->w_off[layer];
 }
 
@@ -286,6 +296,7 @@ float *soma_net_bias(soma_net *net, int layer)
 {
     if (!net || layer < 0 || layer >= net->n_layers || !net->layers[layer].bias)
         return NULL;
+    soma_net_unprepare(net);
     return net->params + net->b_off[layer];
 }
 
@@ -310,6 +321,7 @@ soma_status soma_net_copy_params(soma_net *dst, const soma_net *src,
         return soma_fail(err, SOMA_ERR_ARG,
                          "the networks differ in architecture (inputs, layer "
                          "widths, activations or biases)");
+    soma_net_unprepare(dst);
     memcpy(dst->params, src->params, src->n_params * sizeof(float));
     return SOMA_OK;
 }

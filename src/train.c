@@ -233,8 +233,10 @@ soma_status soma_trainer_finish(soma_trainer *t, soma_error *err)
 {
     if (!t)
         return soma_fail(err, SOMA_ERR_ARG, "no trainer given");
-    if (t->best && t->best_epoch > 0)
+    if (t->best && t->best_epoch > 0) {
+        soma_net_unprepare(t->net);
         memcpy(t->net->params, t->best, t->net->n_params * sizeof(float));
+    }
     return SOMA_OK;
 }
 
@@ -807,6 +809,7 @@ soma_status soma_trainer_epoch(soma_trainer *t, const float *x, const float *y,
         return soma_fail(err, SOMA_ERR_ARG,
                          "the trainer was set up for %zu rows, not %zu", t->n, n);
     soma_net *net = t->net;
+    soma_net_unprepare(net); /* the weights are about to change */
     int k = soma_net_n_outputs(net);
     if (y_cols > k)
         return soma_fail(err, SOMA_ERR_ARG,

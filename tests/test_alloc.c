@@ -440,6 +440,36 @@ static void test_predict(void)
         }
 }
 
+typedef struct prepare_ctx {
+    soma_net *net;
+    const soma_net *ref;
+} prepare_ctx;
+
+static soma_status op_prepare(void *ctx, soma_error *err)
+{
+    return soma_net_prepare(((prepare_ctx *)ctx)->net, err);
+}
+
+/* A failed soma_net_prepare leaves the net unprepared and working. */
+static void after_prepare(void *ctx)
+{
+    prepare_ctx *c = ctx;
+    CHECK(c->net->prep == NULL);
+    check_usable(c->net, c->ref);
+}
+
+static void test_prepare(void)
+{
+    soma_net *ref = full_net();
+    prepare_ctx c = {soma_net_clone(ref, NULL), ref};
+    CHECK(c.net != NULL);
+    if (c.net)
+        sweep("soma_net_prepare", op_prepare, after_prepare, &c);
+    CHECK(c.net && c.net->prep != NULL);
+    soma_net_free(c.net);
+    soma_net_free(ref);
+}
+
 /* ---- saving and loading -------------------------------------------------- */
 
 typedef struct save_ctx {
@@ -786,6 +816,7 @@ int main(void)
     RUN(test_train_threads);
     RUN(test_trainer);
     RUN(test_predict);
+    RUN(test_prepare);
     RUN(test_save);
     RUN(test_load);
     RUN(test_checkpoint);

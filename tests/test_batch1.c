@@ -392,6 +392,107 @@ static void test_held_back_update(void)
     }
 }
 
+/* Predictions one row at a time from a prepared net (soma_net_prepare)
+ * against the same net unprepared, bit for bit, for nets of several
+ * shapes (widths around the 16-column panels, no bias, every kind of
+ * output); then that every documented way of changing the weights drops
+ * the prepared copy. */
+static void predict_rows_match(soma_net *a, soma_net *b, const float *x, int d,
+                               int k, int rows)
+{
+    soma_error err;
+    int mismatch = 0;
+    for (int i = 0; i < rows; i++) {
+        float pa[64], pb[64];
+        CHECK(soma_predict(a, x + (size_t)i * (size_t)d, 1, pa, &err) == SOMA_OK);
+        CHECK(soma_predict(b, x + (size_t)i * (size_t)d, 1, pb, &err) == SOMA_OK);
+        mismatch |= memcmp(pa, pb, (size_t)k * sizeof(float)) != 0;
+    }
+    CHECK(!mismatch);
+}
+
+static void test_prepared_predict(void)
+{
+    soma_layer_spec s1[2] = {{128, SOMA_ACT_RELU, 1}, {10, SOMA_ACT_SOFTMAX, 1}};
+    soma_layer_spec s2[3] = {{17, SOMA_ACT_TANH, 0},
+                             {33, SOMA_ACT_LEAKY_RELU, 1},
+                             {1, SOMA_ACT_SIGMOID, 1}};
+    soma_layer_spec s3[1] = {{3, SOMA_ACT_LINEAR, 1}};
+    soma_spec specs[3] = {{300, 2, s1, SOMA_LOSS_CE},
+                          {300, 3, s2, SOMA_LOSS_BCE},
+                          {5, 1, s3, SOMA_LOSS_MSE}};
+    float *x = malloc(sizeof(float) * N * 300), y[N * 64];
+    soma_error err;
+    CHECK(x != NULL);
+    for (int c = 0; x && c < 3; c++) {
+        int d = specs[c].n_inputs;
+        int k = specs[c].layers[specs[c].n_layers - 1].units;
+        make_data(d, k, specs[c].loss, x, y);
+        soma_net *a = soma_net_new(&specs[c], &err), *b = NULL;
+        CHECK(a && soma_net_init(a, SOMA_INIT_HE, 3, &err) == SOMA_OK);
+        b = a ? soma_net_clone(a, &err) : NULL;
+        CHECK(b != NULL);
+        if (!a || !b) {
+            soma_net_free(a);
+            soma_net_free(b);
+            break;
+        }
+        float mean[300], sd[300];
+        CHECK(soma_standardize_fit(x, N, d, mean, sd, &err) == SOMA_OK);
+        CHECK(soma_net_set_standardize(a, mean, sd, &err) == SOMA_OK);
+        CHECK(soma_net_set_standardize(b, mean, sd, &err) == SOMA_OK);
+        CHECK(soma_net_prepare(a, &err) == SOMA_OK);
+        CHECK(a->prep != NULL);
+        predict_rows_match(a, b, x, d, k, N);
+
+        /* a write through soma_net_weight, soma_net_bias or soma_net_params
+         * after getting the pointer (each drops the copy) */
+        float *w = soma_net_weight(a, 0);
+        CHECK(a->prep == NULL);
+        w[0] += 0.5f;
+        soma_net_weight(b, 0)[0] += 0.5f;
+        predict_rows_match(a, b, x, d, k, 4);
+        CHECK(soma_net_prepare(a, &err) == SOMA_OK);
+        float *bias = soma_net_bias(a, specs[c].n_layers - 1);
+        bias[0] -= 0.25f;
+        soma_net_bias(b, specs[c].n_layers - 1)[0] -= 0.25f;
+        predict_rows_match(a, b, x, d, k, 4);
+        CHECK(soma_net_prepare(a, &err) == SOMA_OK);
+        float *p = soma_net_params(a);
+        p[soma_net_n_params(a) / 2] *= -1.0f;
+        soma_net_params(b)[soma_net_n_params(b) / 2] *= -1.0f;
+        predict_rows_match(a, b, x, d, k, 4);
+        /* soma_net_init and soma_net_copy_params */
+        CHECK(soma_net_prepare(a, &err) == SOMA_OK);
+        CHECK(soma_net_init(a, SOMA_INIT_GLOROT, 9, &err) == SOMA_OK);
+        CHECK(soma_net_init(b, SOMA_INIT_GLOROT, 9, &err) == SOMA_OK);
+        predict_rows_match(a, b, x, d, k, 4);
+        soma_net *c2 = soma_net_clone(b, &err);
+        CHECK(c2 && soma_net_init(c2, SOMA_INIT_HE, 10, &err) == SOMA_OK);
+        CHECK(soma_net_prepare(a, &err) == SOMA_OK);
+        CHECK(soma_net_copy_params(a, c2, &err) == SOMA_OK);
+        CHECK(soma_net_copy_params(b, c2, &err) == SOMA_OK);
+        predict_rows_match(a, b, x, d, k, 4);
+        soma_net_free(c2);
+        /* training */
+        CHECK(soma_net_prepare(a, &err) == SOMA_OK);
+        soma_train_config cfg = soma_train_config_default();
+        cfg.epochs = 1;
+        cfg.threads = 1;
+        int y_cols = specs[c].loss == SOMA_LOSS_CE ? 1 : k;
+        CHECK(soma_train(a, x, y, N, y_cols, &cfg, &err) == SOMA_OK);
+        CHECK(soma_train(b, x, y, N, y_cols, &cfg, &err) == SOMA_OK);
+        predict_rows_match(a, b, x, d, k, N);
+        CHECK(soma_net_prepare(a, &err) == SOMA_OK);
+        predict_rows_match(a, b, x, d, k, N);
+        soma_net_free(a);
+        soma_net_free(b);
+    }
+    free(x);
+    CHECK_ERR(soma_net_prepare(NULL, &err), SOMA_ERR_ARG, "no network given",
+              &err);
+}
+
 int main(void)
 {
     RUN(test_rank1_kernel);
@@ -400,5 +501,6 @@ int main(void)
     RUN(test_deep_no_bias);
     RUN(test_linear);
     RUN(test_held_back_update);
+    RUN(test_prepared_predict);
     return harness_summary();
 }
