@@ -64,6 +64,12 @@ int soma_size_add(size_t a, size_t b, size_t *out);
 void soma_debug_fail_after(unsigned long k);
 unsigned long soma_debug_alloc_count(void);
 
+/* The trainer runs a step on one thread when its rows times the net's
+ * parameters are below this (SMALL_STEP_WORK in train.c). Tests set it to
+ * 0 so that small nets still take the threaded paths, and put it back
+ * with a negative value. Not thread-safe; tests only. */
+void soma_debug_small_step_work(double work);
+
 /* ---- PRNG ---------------------------------------------------------------
  * xoshiro256** seeded through splitmix64: fast, 256 bits of state, the
  * same sequence on every platform. */
@@ -298,7 +304,10 @@ struct soma_trainer {
     int wt_pending;              /* xprev's update is not yet in wt */
     float wt_lr;                 /* its learning rate */
     size_t wt_batch;             /* its batch, 1-based, for errors */
-    soma_exec exec;              /* threads and matrix workspace */
+    soma_exec exec;              /* threads and workspace of this step:
+                                    exec_all, or exec_one for small steps */
+    soma_exec exec_all;          /* the configured threads (owns the memory) */
+    soma_exec exec_one;          /* the same workspace, no other thread */
 };
 
 #endif /* SOMA_INTERNAL_H */

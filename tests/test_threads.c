@@ -2,10 +2,11 @@
  * test_threads.c - same seed, same bits, whatever the thread count: a
  * network trained with 1, 2 and 3 threads ends with identical parameters,
  * and predictions are identical too. The shapes are odd on purpose so the
- * products split unevenly, and large enough that they do split.
+ * products split unevenly, and large enough that they do split once the
+ * trainer is told to thread even small steps (soma_debug_small_step_work).
  */
 #include "harness.h"
-#include "soma.h"
+#include "internal.h"
 
 #include <stdlib.h>
 
@@ -56,19 +57,26 @@ static float *train(int threads, soma_optimizer opt, size_t batch, float *pred,
     return p;
 }
 
+/* Each comparison runs twice: as the trainer chooses (steps of these
+ * small nets run on one thread: SMALL_STEP_WORK in src/train.c) and with
+ * every step on all its threads. */
 static void same_for_all_thread_counts(soma_optimizer opt, size_t batch)
 {
     static float pred[4][N * K];
     float *params[4];
     size_t np = 0;
-    for (int t = 1; t <= 3; t++)
-        params[t] = train(t, opt, batch, pred[t], &np);
-    for (int t = 2; t <= 3; t++) {
-        CHECK(memcmp(params[1], params[t], np * sizeof(float)) == 0);
-        CHECK(memcmp(pred[1], pred[t], sizeof pred[1]) == 0);
+    for (int forced = 0; forced < 2; forced++) {
+        soma_debug_small_step_work(forced ? 0.0 : -1.0);
+        for (int t = 1; t <= 3; t++)
+            params[t] = train(t, opt, batch, pred[t], &np);
+        for (int t = 2; t <= 3; t++) {
+            CHECK(memcmp(params[1], params[t], np * sizeof(float)) == 0);
+            CHECK(memcmp(pred[1], pred[t], sizeof pred[1]) == 0);
+        }
+        for (int t = 1; t <= 3; t++)
+            free(params[t]);
     }
-    for (int t = 1; t <= 3; t++)
-        free(params[t]);
+    soma_debug_small_step_work(-1.0);
 }
 
 static void test_threads_gd_batch_37(void) { same_for_all_thread_counts(SOMA_OPT_GD, 37); }
