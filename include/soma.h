@@ -318,8 +318,7 @@ typedef struct soma_batch_report {
  * the weights at epoch ends or after a stop, not in this callback: with
  * batch size 1 and plain gradient descent (gd, no weight decay) the first
  * layer's weights live in the trainer's working copy during an epoch, and
- * the last step's update to them is applied with the next one; to save a
- * checkpoint, stop (soma_trainer_save refuses inside such an epoch). */
+ * the last step's update to them is applied with the next one. */
 typedef int (*soma_batch_fn)(void *ctx, const soma_batch_report *report);
 /* Called after every epoch; return non-zero to stop. */
 typedef int (*soma_epoch_fn)(void *ctx, const soma_epoch_report *report);
@@ -427,9 +426,7 @@ soma_status soma_trainer_finish(soma_trainer *t, soma_error *err);
  * run that was never interrupted. */
 
 /* Writes the trainer's net and state to path (atomically, like
- * soma_net_save). Between epochs, or after a callback stopped one; called
- * from on_batch while the epoch goes on it may fail with SOMA_ERR_ARG
- * (batch size 1 with gd, see soma_batch_fn). */
+ * soma_net_save). */
 soma_status soma_trainer_save(const soma_trainer *t, const char *path,
                               soma_error *err);
 

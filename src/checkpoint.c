@@ -48,12 +48,6 @@ soma_status soma_trainer_save(const soma_trainer *t, const char *path,
 {
     if (!t || !path)
         return soma_fail(err, SOMA_ERR_ARG, "checkpoint needs a trainer and a path");
-    if (t->wt_live)
-        /* inside on_batch of a batch-size-1 gd epoch: the first layer's
-         * weights are in the trainer's working copy (train.c) */
-        return soma_fail(err, SOMA_ERR_ARG,
-                         "cannot save a checkpoint in the middle of an epoch: "
-                         "return non-zero from on_batch to stop, then save");
     const soma_train_config *c = &t->cfg;
     meta_buf m;
     m.n = 0;

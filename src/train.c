@@ -634,11 +634,10 @@ static int fused_update(soma_trainer *t, const soma_opt_params *op,
  * Fashion-MNIST, larger than the core's L1 and most of its L2) is the
  * cost: the forward product reads it, the update reads and writes it. Here
  * a transposed copy, t->wt [fan_in, units] in panels of 16 columns
- * (kernels.h), takes its place for the epoch, and one pass of
- * soma_rank1t_gd over it applies the update of example i and computes the
- * first layer's product of example i + 1: each row of the copy is loaded
- * once, updated in registers and multiplied into the next chains
- * (kernels.h). Transposed, a row is what one input
+ * (kernels.h), takes its place for the epoch, and one pass of soma_rank1t_gd over it applies the update of
+ * example i and computes the first layer's product of example i + 1: each
+ * row of the copy is loaded once, updated in registers and multiplied
+ * into the next chains (kernels.h). Transposed, a row is what one input
  * feeds to every unit, so an input that is 0 (a background pixel) leaves
  * its row as it was, and the product's chains run along the vector lanes
  * without any shuffling.

@@ -142,48 +142,6 @@ static void test_resume_gd_last_batch(void) { resume_matches(SOMA_OPT_GD, 1, 13)
 static void test_resume_gd_batch_1(void) { resume_matches_batch(SOMA_OPT_GD, 2, 57, 1); }
 static void test_resume_adam_batch_1(void) { resume_matches_batch(SOMA_OPT_ADAM, 4, 3, 1); }
 
-typedef struct saver {
-    soma_trainer *t;
-    soma_status status;
-    soma_error err;
-} saver;
-
-static int save_now(void *ctx, const soma_batch_report *r)
-{
-    saver *s = ctx;
-    if (r->batch == 3)
-        s->status = soma_trainer_save(s->t, path, &s->err);
-    return 0;
-}
-
-/* soma_trainer_save from on_batch while the epoch goes on: fine in
- * general, refused at batch size 1 with gd, whose first-layer weights are
- * then in the trainer's working copy (and a step behind). */
-static void test_save_inside_epoch(void)
-{
-    for (int b1 = 0; b1 < 2; b1++) {
-        soma_error err;
-        soma_net *net = new_net();
-        soma_train_config c = config_batch(SOMA_OPT_GD, b1 ? 1 : 16);
-        saver s = {NULL, SOMA_OK, {0}};
-        c.on_batch = save_now;
-        c.ctx = &s;
-        s.t = soma_trainer_new(net, &c, N, &err);
-        CHECK(s.t != NULL);
-        if (s.t)
-            CHECK(soma_trainer_epoch(s.t, X, Y, N, 1, NULL, NULL, &err) == SOMA_OK);
-        if (b1)
-            CHECK_ERR(s.status, SOMA_ERR_ARG,
-                      "cannot save a checkpoint in the middle of an epoch", &s.err);
-        else
-            CHECK(s.status == SOMA_OK);
-        /* between epochs it saves */
-        CHECK(s.t && soma_trainer_save(s.t, path, &err) == SOMA_OK);
-        soma_trainer_free(s.t);
-        soma_net_free(net);
-    }
-}
-
 static void test_checkpoint_is_a_model(void)
 {
     soma_error err;
@@ -388,7 +346,6 @@ int main(void)
     RUN(test_resume_gd_last_batch);
     RUN(test_resume_gd_batch_1);
     RUN(test_resume_adam_batch_1);
-    RUN(test_save_inside_epoch);
     RUN(test_checkpoint_is_a_model);
     RUN(test_damaged_checkpoints);
     RUN(test_schedules);
