@@ -314,11 +314,14 @@ typedef struct soma_batch_report {
 
 /* Called after every batch; return non-zero to stop training after it (the
  * net then holds the weights after that batch, and the trainer can go on
- * from there, or be saved as a checkpoint). While training goes on, read
- * the weights at epoch ends or after a stop, not in this callback: with
- * batch size 1 and plain gradient descent (gd, no weight decay) the first
- * layer's weights live in the trainer's working copy during an epoch, and
- * the last step's update to them is applied with the next one. */
+ * from there, or be saved as a checkpoint). The callback may also use the
+ * net while training goes on (predict, evaluate, save, clone, a
+ * checkpoint): each of those calls sees the weights after the batch. Read
+ * the weights themselves through soma_net_params and the like in the
+ * callback, not through a pointer kept from before: with batch size 1 and
+ * plain gradient descent (gd, no weight decay) the first layer's weights
+ * live in the trainer's own copy during an epoch, and those calls are what
+ * bring them back into the net. */
 typedef int (*soma_batch_fn)(void *ctx, const soma_batch_report *report);
 /* Called after every epoch; return non-zero to stop. */
 typedef int (*soma_epoch_fn)(void *ctx, const soma_epoch_report *report);

@@ -143,6 +143,7 @@ soma_status soma_net_prepare(soma_net *net, soma_error *err)
 {
     if (!net)
         return soma_fail(err, SOMA_ERR_ARG, "no network given");
+    soma_net_sync(net);
     size_t off[SOMA_MAX_LAYERS], total = 0;
     for (int l = 0; l < net->n_layers; l++) {
         size_t panels = ((size_t)net->layers[l].units + 15) / 16, sz;
@@ -202,6 +203,7 @@ soma_status soma_predict(soma_net *net, const float *x, size_t n, float *out,
     if (!net || (n > 0 && (!x || !out)))
         return soma_fail(err, SOMA_ERR_ARG, "predict needs a net, inputs and "
                                             "an output buffer");
+    soma_net_sync(net);
     soma_status s = check_inputs(net, x, n, err);
     if (s == SOMA_OK)
         s = reserve_workspace(net, n, err);
@@ -229,6 +231,7 @@ soma_status soma_evaluate(soma_net *net, const float *x, const float *y,
     if (!net || !x || !y || n == 0)
         return soma_fail(err, SOMA_ERR_ARG,
                          "evaluate needs a net and at least one example");
+    soma_net_sync(net);
     int k = soma_net_n_outputs(net);
     soma_status s = soma_check_targets(net->loss, k, y, n, y_cols, err);
     if (s == SOMA_OK)

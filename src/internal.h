@@ -122,7 +122,18 @@ struct soma_net {
      * (soma_net_unprepare). */
     float *prep;
     size_t prep_off[SOMA_MAX_LAYERS];
+    /* Set by a trainer while some of the weights live in its own working
+     * copy (batch size 1 with gd, train.c): sync(sync_ctx) puts them back.
+     * soma_net_sync calls it; every function that reads or writes the
+     * weights calls soma_net_sync first. */
+    void (*sync)(void *ctx);
+    void *sync_ctx;
 };
+
+/* Brings the net's weights up to date when a trainer holds some of them
+ * (see sync above). Takes a const net: the weights it writes are the ones
+ * the net stands for already. */
+void soma_net_sync(const soma_net *net);
 
 /* Drops soma_net_prepare's copy of the weights. */
 void soma_net_unprepare(soma_net *net);
@@ -304,6 +315,8 @@ struct soma_trainer {
     int wt_pending;              /* xprev's update is not yet in wt */
     float wt_lr;                 /* its learning rate */
     size_t wt_batch;             /* its batch, 1-based, for errors */
+    int wt_sync_bad;             /* soma_net_sync applied it, and a weight
+                                    became NaN or infinite */
     soma_exec exec;              /* threads and workspace of this step:
                                     exec_all, or exec_one for small steps */
     soma_exec exec_all;          /* the configured threads (owns the memory) */

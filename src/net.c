@@ -201,6 +201,7 @@ soma_net *soma_net_clone(const soma_net *src, soma_error *err)
     soma_net *net = soma_net_new(&spec, err);
     if (!net)
         return NULL;
+    soma_net_sync(src);
     memcpy(net->params, src->params, src->n_params * sizeof(float));
     if (soma_net_set_standardize(net, src->mean, src->std, err) != SOMA_OK ||
         soma_net_set_classes(net, src->n_classes,
@@ -225,6 +226,7 @@ soma_status soma_net_init(soma_net *net, soma_init init, uint64_t seed,
         return soma_fail(err, SOMA_ERR_ARG, "no network given");
     if (!soma_init_name(init))
         return soma_fail(err, SOMA_ERR_ARG, "unknown initialiser %d", (int)init);
+    soma_net_sync(net);
     soma_net_unprepare(net);
     soma_rng rng;
     soma_rng_seed(&rng, seed);
@@ -275,19 +277,32 @@ soma_layer_spec soma_net_layer(const soma_net *net, int layer)
 
 /* The writable accessors drop a prepared copy of the weights: the caller
  * may be about to change them (soma.h, soma_net_prepare). */
+void soma_net_sync(const soma_net *net)
+{
+    if (net && net->sync)
+        net->sync(net->sync_ctx);
+}
+
+/* All the accessors bring the weights up to date first (soma_net_sync). */
 float *soma_net_params(soma_net *net)
 {
+    soma_net_sync(net);
     soma_net_unprepare(net);
     return net ? net->params : NULL;
 }
 
-const float *soma_net_params_const(const soma_net *net) { return net ? net->params : NULL; }
+const float *soma_net_params_const(const soma_net *net)
+{
+    soma_net_sync(net);
+    return net ? net->params : NULL;
+}
 size_t soma_net_n_params(const soma_net *net) { return net ? net->n_params : 0; }
 
 float *soma_net_weight(soma_net *net, int layer)
 {
     if (!net || layer < 0 || layer >= net->n_layers)
         return NULL;
+    soma_net_sync(net);
     soma_net_unprepare(net);
     return net->params + net->w_off[layer];
 }
@@ -296,6 +311,7 @@ float *soma_net_bias(soma_net *net, int layer)
 {
     if (!net || layer < 0 || layer >= net->n_layers || !net->layers[layer].bias)
         return NULL;
+    soma_net_sync(net);
     soma_net_unprepare(net);
     return net->params + net->b_off[layer];
 }
@@ -321,6 +337,8 @@ soma_status soma_net_copy_params(soma_net *dst, const soma_net *src,
         return soma_fail(err, SOMA_ERR_ARG,
                          "the networks differ in architecture (inputs, layer "
                          "widths, activations or biases)");
+    soma_net_sync(src);
+    soma_net_sync(dst);
     soma_net_unprepare(dst);
     memcpy(dst->params, src->params, src->n_params * sizeof(float));
     return SOMA_OK;

@@ -118,6 +118,10 @@ void soma_trainer_free(soma_trainer *t)
     soma_free(t->delta[1]);
     soma_free(t->d1);
     soma_free(t->gchunk);
+    if (t->wt_live) { /* not left: never, but the hook must not dangle */
+        t->net->sync = NULL;
+        t->net->sync_ctx = NULL;
+    }
     soma_free(t->wt_mem);
     soma_free(t->xprev);
     soma_exec_free(&t->exec_all);
@@ -634,10 +638,11 @@ static int fused_update(soma_trainer *t, const soma_opt_params *op,
  * Fashion-MNIST, larger than the core's L1 and most of its L2) is the
  * cost: the forward product reads it, the update reads and writes it. Here
  * a transposed copy, t->wt [fan_in, units] in panels of 16 columns
- * (kernels.h), takes its place for the epoch, and one pass of soma_rank1t_gd over it applies the update of
- * example i and computes the first layer's product of example i + 1: each
- * row of the copy is loaded once, updated in registers and multiplied
- * into the next chains (kernels.h). Transposed, a row is what one input
+ * (kernels.h), takes its place for the epoch, and one pass of
+ * soma_rank1t_gd over it applies the update of example i and computes the
+ * first layer's product of example i + 1: each row of the copy is loaded
+ * once, updated in registers and multiplied into the next chains
+ * (kernels.h). Transposed, a row is what one input
  * feeds to every unit, so an input that is 0 (a background pixel) leaves
  * its row as it was, and the product's chains run along the vector lanes
  * without any shuffling.
@@ -652,11 +657,14 @@ static int fused_update(soma_trainer *t, const soma_opt_params *op,
  * The net's own copy of the weight is stale while wt_live; wt_leave
  * applies a pending update and copies the weight back. It runs whenever
  * the trainer hands control back (the epoch ends, a callback stops it, an
- * error) and before the general path takes a step. The one visible
- * difference: a held-back update that makes a weight NaN or infinite is
- * found by the next pass, so on_batch has already been called for its
- * batch; the error still names that batch, and the net holds the weights
- * the general path would leave. */
+ * error) and before the general path takes a step. In between, on_batch
+ * may read the net (predict, save, a checkpoint, the parameter pointers):
+ * every such call goes through soma_net_sync, which runs wt_sync below, so
+ * the caller sees the weights after the batch; the next step copies them
+ * in again. The one visible difference: a held-back update that makes a
+ * weight NaN or infinite is found by the next pass, so on_batch has
+ * already been called for its batch; the error still names that batch,
+ * and the net holds the weights the general path would leave. */
 
 /* Applies the pending update (if any) and, with xf not NULL, computes the
  * layer-0 product of xf into z; returns non-zero when a weight became NaN
@@ -688,8 +696,20 @@ static int wt_leave(soma_trainer *t)
                            (size_t)net->layers[0].units,
                            net->params + net->w_off[0]);
         t->wt_live = 0;
+        net->sync = NULL;
+        net->sync_ctx = NULL;
     }
     return bad;
+}
+
+/* The net's sync hook while wt_live (soma_net_sync): wt_leave on behalf of
+ * code that reads the net from inside on_batch. A weight made NaN or
+ * infinite there is reported when on_batch returns. */
+static void wt_sync(void *ctx)
+{
+    soma_trainer *t = ctx;
+    if (wt_leave(t))
+        t->wt_sync_bad = 1;
 }
 
 /* Forward pass of the example in t->xb with layer 0 from wt, applying the
@@ -702,6 +722,8 @@ static int wt_forward(soma_trainer *t)
         soma_rank1t_pack(net->params + net->w_off[0], (size_t)net->fan_in[0],
                          (size_t)net->layers[0].units, t->wt);
         t->wt_live = 1;
+        net->sync = wt_sync;
+        net->sync_ctx = t;
     }
     float *z0 = t->acts; /* layer 0's output comes first */
     if (wt_pass(t, t->xb, z0))
@@ -932,7 +954,10 @@ soma_status soma_trainer_epoch(soma_trainer *t, const float *x, const float *y,
                                     classify ? (double)t->part_correct /
                                                    (double)done
                                              : -1.0};
-            if (!t->cfg.on_batch(t->cfg.ctx, &br))
+            int stop = t->cfg.on_batch(t->cfg.ctx, &br);
+            if (t->wt_sync_bad) /* the callback read the net: wt_sync */
+                return weight_error(err, e, t->wt_batch);
+            if (!stop)
                 continue;
             want_stop = 1;
             if (b + 1 < n_batches) {

@@ -321,6 +321,72 @@ static int stop_at_5(void *ctx, const soma_batch_report *r)
     return r->batch == 5;
 }
 
+typedef struct reader {
+    soma_net *net;
+    soma_net *copy; /* the net as on_batch saw it after batch 5 */
+    float out[3];
+    int bad;
+} reader;
+
+static int read_at_5(void *ctx, const soma_batch_report *r)
+{
+    reader *rd = ctx;
+    if (r->epoch == 1 && r->batch == 5) {
+        rd->copy = soma_net_clone(rd->net, NULL);
+        float row[6] = {0.5f, -1, 0.25f, 0, 1, 2};
+        rd->bad = soma_predict(rd->net, row, 1, rd->out, NULL) != SOMA_OK;
+    }
+    return 0;
+}
+
+/* Reading the net from on_batch in the middle of a batch-1 gd epoch (the
+ * first layer then lives in the trainer): the reader sees the weights
+ * after the batch, and the run goes on exactly as if nobody had looked. */
+static void test_read_inside_epoch(void)
+{
+    soma_layer_spec layers[2] = {{20, SOMA_ACT_RELU, 1},
+                                 {3, SOMA_ACT_SOFTMAX, 1}};
+    soma_spec spec = {6, 2, layers, SOMA_LOSS_CE};
+    float x[N * 6], y[N];
+    make_data(6, 3, SOMA_LOSS_CE, x, y);
+    soma_error err;
+    soma_net *a = soma_net_new(&spec, &err);
+    CHECK(a && soma_net_init(a, SOMA_INIT_HE, 5, &err) == SOMA_OK);
+    if (!a)
+        return;
+    soma_net *b = soma_net_clone(a, &err), *ref = soma_net_clone(a, &err);
+    CHECK(b && ref);
+    soma_train_config cfg = soma_train_config_default();
+    cfg.optimizer = SOMA_OPT_GD;
+    cfg.learning_rate = 0.1;
+    cfg.batch_size = 1;
+    cfg.shuffle = 0;
+    cfg.epochs = 2;
+    cfg.threads = 1;
+    reader rd = {a, NULL, {0}, 1};
+    soma_train_config cr = cfg;
+    cr.on_batch = read_at_5;
+    cr.ctx = &rd;
+    CHECK(soma_train(a, x, y, N, 1, &cr, &err) == SOMA_OK);
+    CHECK(soma_train(b, x, y, N, 1, &cfg, &err) == SOMA_OK);
+    CHECK(memcmp(a->params, b->params, a->n_params * sizeof(float)) == 0);
+    soma_trainer *tr = soma_trainer_new(ref, &cfg, N, &err);
+    CHECK(tr && rd.copy && !rd.bad);
+    if (tr && rd.copy) {
+        CHECK(!replay_gd(tr, ref, x, y, 6, 1, 5, 0.1f));
+        CHECK(memcmp(rd.copy->params, ref->params,
+                     ref->n_params * sizeof(float)) == 0);
+        float row[6] = {0.5f, -1, 0.25f, 0, 1, 2}, out[3];
+        CHECK(soma_predict(ref, row, 1, out, &err) == SOMA_OK);
+        CHECK(memcmp(out, rd.out, sizeof out) == 0);
+    }
+    soma_trainer_free(tr);
+    soma_net_free(rd.copy);
+    soma_net_free(a);
+    soma_net_free(b);
+    soma_net_free(ref);
+}
+
 /* Plain gd at batch 1 holds back each step's first-layer update until the
  * next forward pass (the transposed path in train.c). Whenever the
  * trainer returns, the net must hold exactly the general path's weights:
@@ -501,6 +567,7 @@ int main(void)
     RUN(test_deep_no_bias);
     RUN(test_linear);
     RUN(test_held_back_update);
+    RUN(test_read_inside_epoch);
     RUN(test_prepared_predict);
     return harness_summary();
 }

@@ -142,6 +142,65 @@ static void test_resume_gd_last_batch(void) { resume_matches(SOMA_OPT_GD, 1, 13)
 static void test_resume_gd_batch_1(void) { resume_matches_batch(SOMA_OPT_GD, 2, 57, 1); }
 static void test_resume_adam_batch_1(void) { resume_matches_batch(SOMA_OPT_ADAM, 4, 3, 1); }
 
+typedef struct saver {
+    soma_trainer *t;
+    soma_status status;
+} saver;
+
+static int save_at_3(void *ctx, const soma_batch_report *r)
+{
+    saver *s = ctx;
+    if (r->epoch == 2 && r->batch == 3)
+        s->status = soma_trainer_save(s->t, path, NULL);
+    return 0;
+}
+
+/* A checkpoint saved from on_batch while the epoch goes on (no stop),
+ * resumed, ends where the run that saved it ends. At batch size 1 with gd
+ * the first layer's weights are in the trainer's working copy then: the
+ * save brings them back (soma_net_sync). */
+static void test_save_inside_epoch(void)
+{
+    for (int b1 = 0; b1 < 2; b1++) {
+        soma_error err;
+        soma_net *a = new_net();
+        soma_train_config c = config_batch(SOMA_OPT_GD, b1 ? 1 : 16);
+        saver s = {NULL, SOMA_ERR_ARG};
+        c.on_batch = save_at_3;
+        c.ctx = &s;
+        s.t = soma_trainer_new(a, &c, N, &err);
+        CHECK(s.t != NULL);
+        if (!s.t)
+            return;
+        while (!soma_trainer_finished(s.t))
+            CHECK(soma_trainer_epoch(s.t, X, Y, N, 1, NULL, NULL, &err) == SOMA_OK);
+        CHECK(soma_trainer_finish(s.t, &err) == SOMA_OK);
+        CHECK(s.status == SOMA_OK);
+        soma_trainer_free(s.t);
+
+        soma_net *r = NULL;
+        soma_train_config rc;
+        CHECK(soma_checkpoint_read(path, &r, &rc, &err) == SOMA_OK);
+        if (!r) {
+            soma_net_free(a);
+            return;
+        }
+        rc.val_x = VX;
+        rc.val_y = VY;
+        rc.val_n = NV;
+        soma_trainer *t = soma_trainer_new(r, &rc, N, &err);
+        CHECK_ERR(soma_trainer_restore(t, path, &err), SOMA_OK, "", &err);
+        while (!soma_trainer_finished(t))
+            CHECK(soma_trainer_epoch(t, X, Y, N, 1, NULL, NULL, &err) == SOMA_OK);
+        CHECK(soma_trainer_finish(t, &err) == SOMA_OK);
+        CHECK(memcmp(soma_net_params(a), soma_net_params(r),
+                     soma_net_n_params(a) * sizeof(float)) == 0);
+        soma_trainer_free(t);
+        soma_net_free(r);
+        soma_net_free(a);
+    }
+}
+
 static void test_checkpoint_is_a_model(void)
 {
     soma_error err;
@@ -346,6 +405,7 @@ int main(void)
     RUN(test_resume_gd_last_batch);
     RUN(test_resume_gd_batch_1);
     RUN(test_resume_adam_batch_1);
+    RUN(test_save_inside_epoch);
     RUN(test_checkpoint_is_a_model);
     RUN(test_damaged_checkpoints);
     RUN(test_schedules);

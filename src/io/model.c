@@ -77,6 +77,7 @@ soma_status soma_model_parts_build(const soma_net *net, soma_model_parts *p,
     if (!p)
         return soma_fail(err, SOMA_ERR_ARG, "no parts given");
     memset(p, 0, sizeof *p);
+    soma_net_sync(net);
     if (!net)
         return soma_fail(err, SOMA_ERR_ARG, "no network given");
     int L = net->n_layers;
