@@ -296,6 +296,19 @@ static void test_rank1t_kernel(void)
     CHECK(memcmp(W, back, sizeof W) == 0);
 }
 
+/* Plain gd, lr 0.1, one example at a time in order. */
+static soma_train_config gd_batch1(int epochs, int threads)
+{
+    soma_train_config cfg = soma_train_config_default();
+    cfg.optimizer = SOMA_OPT_GD;
+    cfg.learning_rate = 0.1;
+    cfg.batch_size = 1;
+    cfg.shuffle = 0;
+    cfg.epochs = epochs;
+    cfg.threads = threads;
+    return cfg;
+}
+
 /* The general path by hand for plain gradient descent: examples
  * [0, steps) of x, y one at a time into ref; returns non-zero when a weight
  * became NaN or infinite (ref then holds that update). */
@@ -356,13 +369,7 @@ static void test_read_inside_epoch(void)
         return;
     soma_net *b = soma_net_clone(a, &err), *ref = soma_net_clone(a, &err);
     CHECK(b && ref);
-    soma_train_config cfg = soma_train_config_default();
-    cfg.optimizer = SOMA_OPT_GD;
-    cfg.learning_rate = 0.1;
-    cfg.batch_size = 1;
-    cfg.shuffle = 0;
-    cfg.epochs = 2;
-    cfg.threads = 1;
+    soma_train_config cfg = gd_batch1(2, 1);
     reader rd = {a, NULL, {0}, 1};
     soma_train_config cr = cfg;
     cr.on_batch = read_at_5;
@@ -409,13 +416,7 @@ static void test_held_back_update(void)
         if (!fast)
             return;
         ref = soma_net_clone(fast, &err);
-        soma_train_config cfg = soma_train_config_default();
-        cfg.optimizer = SOMA_OPT_GD;
-        cfg.learning_rate = 0.1;
-        cfg.batch_size = 1;
-        cfg.shuffle = 0;
-        cfg.epochs = 1;
-        cfg.threads = 1 + c % 2;
+        soma_train_config cfg = gd_batch1(1, 1 + c % 2);
         float xs[N * 6];
         memcpy(xs, x, sizeof x);
         int steps = 0;

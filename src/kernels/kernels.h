@@ -148,6 +148,10 @@ int soma_rank1t_gd_avx512(float *wt, size_t K, size_t N, const float *du,
 typedef int (*soma_rank1t_gd_fn)(float *wt, size_t K, size_t N,
                                  const float *du, const float *xu, float lr,
                                  const float *xf, float *z);
+/* Whether a weight of wt's columns [0, N) in a row with xu[k] != 0 (an
+ * updated one) is NaN or infinite: the exact check the SIMD kernels fall
+ * back on when their cheap one fires. */
+int soma_rank1t_scan(const float *wt, size_t K, size_t N, const float *xu);
 /* wt [SOMA_RANK1T_FLOATS(K, N)] from W [N, K] and back. */
 void soma_rank1t_pack(const float *W, size_t K, size_t N, float *wt);
 void soma_rank1t_unpack(const float *wt, size_t K, size_t N, float *W);
@@ -162,5 +166,15 @@ float soma_expf(float x);
 
 /* e^x - 1 without cancellation near 0. */
 float soma_expm1f(float x);
+
+/* For SIMD kernels that keep small arrays of vectors in registers: the
+ * loops over them must unroll completely, or the arrays live in memory. */
+#if defined(__clang__)
+#define SOMA_UNROLL _Pragma("clang loop unroll(full)")
+#elif defined(__GNUC__)
+#define SOMA_UNROLL _Pragma("GCC unroll 8")
+#else
+#define SOMA_UNROLL
+#endif
 
 #endif /* SOMA_KERNELS_H */

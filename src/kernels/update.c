@@ -52,6 +52,16 @@ int soma_rank1t_gd_ref(float *wt, size_t K, size_t N, const float *du,
     return (acc & 0x80000000u) != 0;
 }
 
+int soma_rank1t_scan(const float *wt, size_t K, size_t N, const float *xu)
+{
+    for (size_t k = 0; xu && k < K; k++)
+        if (xu[k] != 0.0f)
+            for (size_t j = 0; j < N; j++)
+                if (!isfinite(wt[16 * K * (j / 16) + 16 * k + j % 16]))
+                    return 1;
+    return 0;
+}
+
 void soma_rank1t_pack(const float *W, size_t K, size_t N, float *wt)
 {
     memset(wt, 0, SOMA_RANK1T_FLOATS(K, N) * sizeof(float));

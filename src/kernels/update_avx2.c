@@ -43,28 +43,7 @@ static inline __m256i lane_mask(int n)
                               _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
 }
 
-/* Whether an updated weight in columns [0, N) is NaN or infinite. */
-static int scan_updated(const float *wt, size_t K, size_t N, const float *xu)
-{
-    for (size_t k = 0; xu && k < K; k++)
-        if (xu[k] != 0.0f)
-            for (size_t j = 0; j < N; j++)
-                if (!isfinite(wt[16 * K * (j / 16) + 16 * k + j % 16]))
-                    return 1;
-    return 0;
-}
-
-/* the loops over the column groups must unroll, or their vectors live in
- * memory instead of registers */
-#if defined(__clang__)
-#define UNROLL _Pragma("clang loop unroll(full)")
-#elif defined(__GNUC__)
-#define UNROLL _Pragma("GCC unroll 8")
-#else
-#define UNROLL
-#endif
-
-/* soma_rank1t_gd on columns [0, 8G) (G <= 4) of which the last group has
+/* soma_rank1t_gd on columns [0, 8G) (G <= 8) of which the last group has
  * nlast. Each lane of acc is one column's chain over k in order. The
  * weights are checked through the chains: a NaN or infinite weight makes
  * its column's chain NaN or infinite (with xf NULL the chain multiplies by
@@ -77,23 +56,22 @@ cols(int G, int nlast, float *wt, size_t K, const float *du,
 {
     __m256i m = lane_mask(nlast);
     __m256 zero = _mm256_setzero_ps(), vlr = _mm256_set1_ps(lr);
-    __m256 acc[4], d[4];
+    __m256 acc[8];
     /* group g: columns 8g..8g+7, half of panel g / 2 */
 #define AT(g) (16 * K * (size_t)((g) / 2) + 8 * (size_t)((g) % 2))
 #define LOAD(p, g) (g == G - 1 && nlast < 8 ? _mm256_maskload_ps(p, m) : _mm256_loadu_ps(p))
-    UNROLL
-    for (int g = 0; g < G; g++) {
+    SOMA_UNROLL
+    for (int g = 0; g < G; g++)
         acc[g] = zero;
-        d[g] = xu ? LOAD(du + 8 * g, g) : zero;
-    }
     for (size_t k = 0; k < K; k++) {
         float *w = wt + 16 * k;
         __m256 xfv = _mm256_set1_ps(xf ? xf[k] : 0.0f);
         if (xu && xu[k] != 0.0f) {
             __m256 xv = _mm256_set1_ps(xu[k]);
-            UNROLL
+            SOMA_UNROLL
             for (int g = 0; g < G; g++) {
-                __m256 gv = _mm256_fmadd_ps(d[g], xv, zero);
+                /* the deltas come from L1: registers are short */
+                __m256 gv = _mm256_fmadd_ps(LOAD(du + 8 * g, g), xv, zero);
                 __m256 wv = _mm256_sub_ps(LOAD(w + AT(g), g), _mm256_mul_ps(vlr, gv));
                 if (g == G - 1 && nlast < 8)
                     _mm256_maskstore_ps(w + AT(g), m, wv);
@@ -102,7 +80,7 @@ cols(int G, int nlast, float *wt, size_t K, const float *du,
                 acc[g] = _mm256_fmadd_ps(xfv, wv, acc[g]);
             }
         } else if (xf) {
-            UNROLL
+            SOMA_UNROLL
             for (int g = 0; g < G; g++)
                 acc[g] = _mm256_fmadd_ps(xfv, LOAD(w + AT(g), g), acc[g]);
         }
@@ -110,7 +88,7 @@ cols(int G, int nlast, float *wt, size_t K, const float *du,
 #undef LOAD
 #undef AT
     int odd = 0;
-    UNROLL
+    SOMA_UNROLL
     for (int g = 0; g < G; g++) {
         /* acc - acc is 0 for a finite lane, NaN otherwise */
         __m256 t = _mm256_sub_ps(acc[g], acc[g]);
@@ -122,7 +100,7 @@ cols(int G, int nlast, float *wt, size_t K, const float *du,
                 _mm256_storeu_ps(z + 8 * g, acc[g]);
         }
     }
-    return odd ? scan_updated(wt, K, (size_t)(8 * (G - 1) + nlast), xu) : 0;
+    return odd ? soma_rank1t_scan(wt, K, (size_t)(8 * (G - 1) + nlast), xu) : 0;
 }
 
 int soma_rank1t_gd_avx2(float *wt, size_t K, size_t N,
@@ -131,6 +109,9 @@ int soma_rank1t_gd_avx2(float *wt, size_t K, size_t N,
 {
     int bad = 0;
     size_t j = 0;
+    for (; j + 64 <= N; j += 64)
+        bad |= cols(8, 8, wt + K * j, K, du ? du + j : NULL, xu, lr, xf,
+                    z ? z + j : NULL);
     for (; j + 32 <= N; j += 32)
         bad |= cols(4, 8, wt + K * j, K, du ? du + j : NULL, xu, lr, xf,
                     z ? z + j : NULL);

@@ -12,27 +12,6 @@
 #include <immintrin.h>
 #include <math.h>
 
-/* Whether an updated weight in columns [0, N) is NaN or infinite. */
-static int scan_updated(const float *wt, size_t K, size_t N, const float *xu)
-{
-    for (size_t k = 0; xu && k < K; k++)
-        if (xu[k] != 0.0f)
-            for (size_t j = 0; j < N; j++)
-                if (!isfinite(wt[16 * K * (j / 16) + 16 * k + j % 16]))
-                    return 1;
-    return 0;
-}
-
-/* the loops over the column groups must unroll, or their vectors live in
- * memory instead of registers */
-#if defined(__clang__)
-#define UNROLL _Pragma("clang loop unroll(full)")
-#elif defined(__GNUC__)
-#define UNROLL _Pragma("GCC unroll 8")
-#else
-#define UNROLL
-#endif
-
 /* Columns [0, 16G) (G <= 8), the last group masked by mlast; the checks
  * as in update_avx2.c. */
 static inline __attribute__((always_inline)) int
@@ -42,7 +21,7 @@ cols(int G, __mmask16 mlast, float *wt, size_t K, const float *du,
     __m512 zero = _mm512_setzero_ps(), vlr = _mm512_set1_ps(lr);
     __m512 acc[8], d[8];
 #define MASK(g) ((g) == G - 1 ? mlast : (__mmask16)0xffff)
-    UNROLL
+    SOMA_UNROLL
     for (int g = 0; g < G; g++) {
         acc[g] = zero;
         d[g] = xu ? _mm512_maskz_loadu_ps(MASK(g), du + 16 * g) : zero;
@@ -53,7 +32,7 @@ cols(int G, __mmask16 mlast, float *wt, size_t K, const float *du,
         __m512 xfv = _mm512_set1_ps(xf ? xf[k] : 0.0f);
         if (xu && xu[k] != 0.0f) {
             __m512 xv = _mm512_set1_ps(xu[k]);
-            UNROLL
+            SOMA_UNROLL
             for (int g = 0; g < G; g++) {
                 __m512 gv = _mm512_fmadd_ps(d[g], xv, zero);
                 __m512 wv = _mm512_sub_ps(_mm512_maskz_loadu_ps(MASK(g), w + pk * g),
@@ -62,14 +41,14 @@ cols(int G, __mmask16 mlast, float *wt, size_t K, const float *du,
                 acc[g] = _mm512_fmadd_ps(xfv, wv, acc[g]);
             }
         } else if (xf) {
-            UNROLL
+            SOMA_UNROLL
             for (int g = 0; g < G; g++)
                 acc[g] = _mm512_fmadd_ps(
                     xfv, _mm512_maskz_loadu_ps(MASK(g), w + pk * g), acc[g]);
         }
     }
     __mmask16 odd = 0;
-    UNROLL
+    SOMA_UNROLL
     for (int g = 0; g < G; g++) {
         __m512 t = _mm512_sub_ps(acc[g], acc[g]);
         odd |= _mm512_cmp_ps_mask(t, zero, _CMP_NEQ_UQ);
@@ -82,7 +61,7 @@ cols(int G, __mmask16 mlast, float *wt, size_t K, const float *du,
     size_t n = 16 * (size_t)(G - 1);
     for (__mmask16 m = mlast; m; m >>= 1)
         n++;
-    return scan_updated(wt, K, n, xu);
+    return soma_rank1t_scan(wt, K, n, xu);
 }
 
 int soma_rank1t_gd_avx512(float *wt, size_t K, size_t N,
