@@ -318,10 +318,10 @@ typedef struct soma_batch_report {
  * net while training goes on (predict, evaluate, save, clone, a
  * checkpoint): each of those calls sees the weights after the batch. Read
  * the weights themselves through soma_net_params and the like in the
- * callback, not through a pointer kept from before: with batch size 1 and
- * plain gradient descent (gd, no weight decay) the first layer's weights
- * live in the trainer's own copy during an epoch, and those calls are what
- * bring them back into the net. */
+ * callback, not through a pointer kept from before: with batches of up to
+ * 8 rows and plain gradient descent (gd, no weight decay) the first
+ * layer's weights live in the trainer's own copy during an epoch, and
+ * those calls are what bring them back into the net. */
 typedef int (*soma_batch_fn)(void *ctx, const soma_batch_report *report);
 /* Called after every epoch; return non-zero to stop. */
 typedef int (*soma_epoch_fn)(void *ctx, const soma_epoch_report *report);

@@ -161,7 +161,7 @@ soma_status soma_net_prepare(soma_net *net, soma_error *err)
     }
     for (int l = 0; l < net->n_layers; l++) {
         net->prep_off[l] = off[l];
-        soma_rank1t_pack(net->params + net->w_off[l], (size_t)net->fan_in[l],
+        soma_gdt_pack(net->params + net->w_off[l], (size_t)net->fan_in[l],
                          (size_t)net->layers[l].units, net->prep + off[l]);
     }
     return SOMA_OK;
@@ -176,7 +176,7 @@ void soma_net_unprepare(soma_net *net)
 }
 
 /* One row through the prepared weights: each layer's product is the
- * matrix kernel's chains (soma_rank1t_gd without an update, kernels.h), so
+ * matrix kernel's chains (soma_gdt_step without an update, kernels.h), so
  * the bits are soma_forward's; reading the weights as rows of what each
  * input feeds to every unit needs no shuffling in registers, which the
  * product with the weight in place does. */
@@ -184,13 +184,13 @@ static void predict_prepared(soma_net *net, const float *x, float *out)
 {
     size_t per = net->ws_rows * (size_t)net->max_units;
     float *buf[2] = {net->ws, net->ws + per};
-    soma_rank1t_gd_fn product = soma_rank1t_gd_best();
+    soma_gdt_step_fn product = soma_gdt_step_best();
     soma_standardize_rows(net, x, 1, buf[0]);
     const float *a = buf[0];
     for (int l = 0; l < net->n_layers; l++) {
         float *z = buf[(l + 1) % 2];
         product(net->prep + net->prep_off[l], (size_t)net->fan_in[l],
-                (size_t)net->layers[l].units, NULL, NULL, 0.0f, a, z);
+                (size_t)net->layers[l].units, 0, NULL, NULL, 0.0f, 1, a, z);
         soma_forward_finish(net, l, z, 1, NULL);
         a = z;
     }

@@ -117,13 +117,13 @@ struct soma_net {
     struct soma_exec *exec;
     /* soma_net_prepare's copy of the weights for one-row predictions: each
      * layer's weight transposed in 16-column panels (the layout of
-     * soma_rank1t_gd, kernels.h) at prep + prep_off[l]; NULL when the net
+     * soma_gdt_step, kernels.h) at prep + prep_off[l]; NULL when the net
      * is not prepared. Anything that may change the weights drops it
      * (soma_net_unprepare). */
     float *prep;
     size_t prep_off[SOMA_MAX_LAYERS];
     /* Set by a trainer while some of the weights live in its own working
-     * copy (batch size 1 with gd, train.c): sync(sync_ctx) puts them back.
+     * copy (small batches with gd, train.c): sync(sync_ctx) puts them back.
      * soma_net_sync calls it; every function that reads or writes the
      * weights calls soma_net_sync first. */
     void (*sync)(void *ctx);
@@ -155,7 +155,7 @@ void soma_forward_from(const struct soma_exec *e, const soma_net *net,
                        float *const *acts, float *logits);
 
 /* Layer l's bias and activation on z [n, units], which holds the layer's
- * product in . W^T computed elsewhere (the batch-size-1 trainer's own
+ * product in . W^T computed elsewhere (the small-batch trainer's own
  * kernel): the bits soma_forward gives, logits as there. */
 void soma_forward_finish(const soma_net *net, int l, float *z, size_t n,
                          float *logits);
@@ -298,21 +298,23 @@ struct soma_trainer {
     float *acts;                 /* per layer [batch, units_l], contiguous */
     float *logits;               /* [batch, k] */
     float *delta[2];             /* [batch, max_units] each */
-    /* batch size 1 only (see fused_update in train.c): every layer's
-     * delta [sum of units], and one chunk of gradient rows */
+    /* the small-batch path only (see fused_update in train.c): every
+     * layer's delta [batch, units] laid out as acts, and one chunk of
+     * gradient rows */
     float *d1;
     float *gchunk;               /* [GCHUNK_FLOATS or a row, if wider] */
     size_t gchunk_n;
-    /* batch size 1, plain gradient descent without decay (see "the first
-     * layer transposed" in train.c): layer 0's weight transposed
-     * [fan_in, units], the input of the example whose layer-0 update is
-     * pending [n_inputs], and the state of the two */
+    /* small batches with plain gradient descent without decay (see "the
+     * first layer transposed" in train.c): layer 0's weight transposed
+     * [fan_in, units], the inputs of the batch whose layer-0 update is
+     * pending [batch, n_inputs], and the state of the two */
     float *wt;                   /* in wt_mem, 64-byte aligned */
     float *wt_mem;
     float *xprev;
     int wt_live;                 /* wt holds layer 0's weights, the net's
                                     copy is stale */
-    int wt_pending;              /* xprev's update is not yet in wt */
+    size_t wt_pending;           /* rows of xprev whose update is not yet
+                                    in wt (0: none) */
     float wt_lr;                 /* its learning rate */
     size_t wt_batch;             /* its batch, 1-based, for errors */
     int wt_sync_bad;             /* soma_net_sync applied it, and a weight

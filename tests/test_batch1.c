@@ -40,7 +40,8 @@ static void make_data(int d, int k, soma_loss loss, float *x, float *y)
     }
 }
 
-static void same_bits(const soma_spec *spec, soma_optimizer opt, double wd)
+static void same_bits_batch(const soma_spec *spec, soma_optimizer opt,
+                            double wd, size_t batch)
 {
     int d = spec->n_inputs, k = spec->layers[spec->n_layers - 1].units;
     int y_cols = spec->loss == SOMA_LOSS_CE ? 1 : k;
@@ -64,7 +65,7 @@ static void same_bits(const soma_spec *spec, soma_optimizer opt, double wd)
     cfg.momentum = opt == SOMA_OPT_SGD ? 0.9 : 0.0;
     cfg.beta1 = 0.9, cfg.beta2 = 0.999, cfg.epsilon = 1e-8;
     cfg.weight_decay = wd;
-    cfg.batch_size = 1;
+    cfg.batch_size = batch;
     cfg.shuffle = 0;
     cfg.epochs = 3;
     cfg.threads = 1;
@@ -78,9 +79,10 @@ static void same_bits(const soma_spec *spec, soma_optimizer opt, double wd)
     for (int e = 0; tf && tr && g && m && v && e < cfg.epochs; e++) {
         CHECK(soma_trainer_epoch(tf, x, y, N, y_cols, NULL, NULL, &err) ==
               SOMA_OK);
-        for (int i = 0; i < N; i++) {
-            soma_trainer_gradient(tr, x + (size_t)i * d, y + (size_t)i * y_cols,
-                                  1, y_cols, g);
+        for (size_t i = 0; i < N; i += batch) {
+            size_t B = N - i < batch ? N - i : batch;
+            soma_trainer_gradient(tr, x + i * (size_t)d, y + i * (size_t)y_cols,
+                                  B, y_cols, g);
             for (int l = 0; l < ref->n_layers; l++) {
                 size_t w0 = ref->w_off[l];
                 size_t nw = (size_t)ref->layers[l].units * (size_t)ref->fan_in[l];
@@ -112,6 +114,19 @@ done:
     soma_net_free(ref);
     free(x);
     free(y);
+}
+
+/* Batch size 1 with every optimizer, with and without decay; plain gd
+ * also at the small batches of the transposed path (3: a partial last
+ * batch, 5 and 16: products in several passes). */
+static void same_bits(const soma_spec *spec, soma_optimizer opt, double wd)
+{
+    same_bits_batch(spec, opt, wd, 1);
+    if (opt == SOMA_OPT_GD && wd == 0.0) {
+        same_bits_batch(spec, opt, wd, 3);
+        same_bits_batch(spec, opt, wd, 5);
+        same_bits_batch(spec, opt, wd, 16);
+    }
 }
 
 static const soma_optimizer opts[3] = {SOMA_OPT_GD, SOMA_OPT_SGD, SOMA_OPT_ADAM};
@@ -184,114 +199,135 @@ static void test_rank1_kernel(void)
     }
 }
 
-/* The soma_rank1t_gd kernels this CPU runs, for test_rank1t_kernel. */
-static int rank1t_kernels(soma_rank1t_gd_fn *k)
+/* The soma_gdt_step kernels this CPU runs, for test_gdt_kernel. */
+static int gdt_kernels(soma_gdt_step_fn *k)
 {
     int n = 0;
 #if defined(__x86_64__) && !defined(SOMA_NO_SIMD)
     if (soma_cpu_has_avx2_fma())
-        k[n++] = soma_rank1t_gd_avx2;
+        k[n++] = soma_gdt_step_avx2;
     if (soma_cpu_has_avx512())
-        k[n++] = soma_rank1t_gd_avx512;
+        k[n++] = soma_gdt_step_avx512;
 #endif
-    k[n++] = soma_rank1t_gd_best();
+    k[n++] = soma_gdt_step_best();
     return n;
 }
 
-/* One case of test_rank1t_kernel: K rows of C columns in panels, one float
+/* One case of test_gdt_kernel: K rows of C columns in panels, one float
  * past an aligned start (the padding of a partial panel holds values too:
- * no kernel may change them); mode 0 update and forward, 1 update only,
- * 2 forward only. Returns non-zero on a mismatch. */
-static int rank1t_case(soma_rng *r, soma_rank1t_gd_fn fast, size_t K, size_t C,
-                       int mode)
+ * no kernel may change them); nu examples' update and nf examples'
+ * product. Returns non-zero on a mismatch. */
+static int gdt_case(soma_rng *r, soma_gdt_step_fn fast, size_t K, size_t C,
+                    size_t nu, size_t nf)
 {
-    size_t n = SOMA_RANK1T_FLOATS(K, C) + 1;
-    float *w0 = malloc((n + 1) * sizeof(float)), *w1 = malloc(n * sizeof(float));
-    float *w2 = malloc(n * sizeof(float)), *xu = malloc((K + 1) * sizeof(float));
-    float *xf = malloc((K + 1) * sizeof(float)), *du = malloc((C + 1) * sizeof(float));
-    float *z1 = malloc((C + 2) * sizeof(float)), *z2 = malloc((C + 2) * sizeof(float));
+    size_t n = SOMA_GDT_FLOATS(K, C) + 1;
+    size_t bu = nu ? nu : 1, bf = nf ? nf : 1;
+    float *w0 = malloc(n * sizeof(float)), *w1 = malloc(n * sizeof(float));
+    float *w2 = malloc(n * sizeof(float));
+    float *xu = malloc((bu * K + 1) * sizeof(float));
+    float *xf = malloc((bf * K + 1) * sizeof(float));
+    float *du = malloc((bu * C + 1) * sizeof(float));
+    float *z1 = malloc((bf * C + 2) * sizeof(float));
+    float *z2 = malloc((bf * C + 2) * sizeof(float));
     int bad = 1;
     if (!w0 || !w1 || !w2 || !xu || !xf || !du || !z1 || !z2)
         goto done;
     for (size_t i = 0; i < n; i++)
         w0[i] = 2.0f * soma_rng_float(r) - 1.0f;
-    w0[1] = -0.0f; /* a negative zero weight stays one where xu is 0 */
-    for (size_t k = 0; k <= K; k++) {
-        float u = soma_rng_float(r);
-        xu[k] = k % 3 == 0 ? 0.0f : k % 7 == 1 ? -0.0f : 4.0f * u - 2.0f;
-        xf[k] = k % 4 == 0 ? 0.0f : 2.0f * soma_rng_float(r) - 1.0f;
-    }
-    for (size_t j = 0; j <= C; j++)
-        du[j] = j % 5 == 0 ? 0.0f : j % 11 == 3 ? -0.0f
-                                  : 3.0f * soma_rng_float(r) - 1.5f;
+    if (n > 1)
+        w0[1] = -0.0f; /* a negative zero weight stays one where xu is 0 */
+    /* rows where every example's input is 0 (k % 3 == 0), where some are */
+    for (size_t b = 0; b < bu; b++)
+        for (size_t k = 0; k < K; k++) {
+            float u = soma_rng_float(r);
+            xu[1 + b * K + k] = k % 3 == 0 || (k + b) % 4 == 1 ? 0.0f
+                                : (k + b) % 7 == 1 ? -0.0f
+                                                   : 4.0f * u - 2.0f;
+        }
+    for (size_t i = 0; i < bf * K; i++)
+        xf[1 + i] = i % 4 == 0 ? 0.0f : 2.0f * soma_rng_float(r) - 1.0f;
+    for (size_t i = 0; i < bu * C; i++)
+        du[1 + i] = i % 5 == 0 ? 0.0f : i % 11 == 3 ? -0.0f
+                                      : 3.0f * soma_rng_float(r) - 1.5f;
     memcpy(w1, w0, n * sizeof(float));
     memcpy(w2, w0, n * sizeof(float));
-    for (size_t j = 0; j < C + 2; j++)
+    for (size_t j = 0; j < bf * C + 2; j++)
         z1[j] = z2[j] = 7.0f;
-    const float *u = mode == 2 ? NULL : xu + 1, *f = mode == 1 ? NULL : xf + 1;
-    int a = soma_rank1t_gd_ref(w1 + 1, K, C, du + 1, u, 0.25f, f, z1 + 1);
-    int b = fast(w2 + 1, K, C, du + 1, u, 0.25f, f, z2 + 1);
+    int a = soma_gdt_step_ref(w1 + 1, K, C, nu, du + 1, xu + 1, 0.25f, nf,
+                              xf + 1, z1 + 1);
+    int b = fast(w2 + 1, K, C, nu, du + 1, xu + 1, 0.25f, nf, xf + 1, z2 + 1);
     bad = a != 0 || b != 0 || memcmp(w1, w2, n * sizeof(float)) != 0 ||
-          memcmp(z1, z2, (C + 2) * sizeof(float)) != 0;
+          memcmp(z1, z2, (bf * C + 2) * sizeof(float)) != 0;
 done:
     free(w0), free(w1), free(w2), free(xu), free(xf), free(du), free(z1), free(z2);
     return bad;
 }
 
-/* soma_rank1t_gd: every kernel this CPU runs against the reference, bit for
+/* soma_gdt_step: every kernel this CPU runs against the reference, bit for
  * bit, over sizes around the vector widths, panels and blocks, on
- * unaligned buffers, update and forward apart and together; its NaN flag,
- * which a product that overflows in the forward chain must not raise; and
- * the panel layout's packing, against its formula. */
-static void test_rank1t_kernel(void)
+ * unaligned buffers, for 0 to 9 examples updated and multiplied (the
+ * kernels take up to 4 products a pass); its NaN flag, which a product
+ * that overflows in the forward chain must not raise; and the panel
+ * layout's packing, against its formula. */
+static void test_gdt_kernel(void)
 {
     static const size_t Ks[] = {0, 1, 7, 33, 67, 784};
-    static const size_t Ns[] = {1, 7, 8, 9, 15, 16, 17, 31, 32, 33, 100, 127,
-                                128, 129, 130, 200, 256, 300};
-    soma_rank1t_gd_fn k[3];
-    int nk = rank1t_kernels(k);
+    static const size_t Ns[] = {1, 7, 8, 9, 15, 16, 17, 31, 32, 33, 63, 64, 65,
+                                100, 127, 128, 129, 130, 200, 256, 300};
+    static const size_t Bs[][2] = {{1, 1}, {1, 0}, {0, 1}, {0, 0}, {2, 2},
+                                   {3, 1}, {1, 3}, {4, 4}, {5, 5}, {9, 9},
+                                   {2, 0}, {0, 6}};
+    soma_gdt_step_fn k[3];
+    int nk = gdt_kernels(k);
     soma_rng r;
     soma_rng_seed(&r, 11);
     int mismatch = 0;
     for (int f = 0; f < nk; f++)
         for (size_t a = 0; a < sizeof Ks / sizeof *Ks; a++)
             for (size_t b = 0; b < sizeof Ns / sizeof *Ns; b++)
-                for (int mode = 0; mode < 3; mode++)
-                    mismatch |= rank1t_case(&r, k[f], Ks[a], Ns[b], mode);
+                for (size_t c = 0; c < sizeof Bs / sizeof *Bs; c++)
+                    if (Ks[a] < 784 || c < 2 || b % 4 == 0)
+                        mismatch |= gdt_case(&r, k[f], Ks[a], Ns[b], Bs[c][0],
+                                             Bs[c][1]);
     CHECK(!mismatch);
     for (int f = 0; f < nk + 1; f++) {
-        soma_rank1t_gd_fn fn = f < nk ? k[f] : soma_rank1t_gd_ref;
+        soma_gdt_step_fn fn = f < nk ? k[f] : soma_gdt_step_ref;
         for (size_t C = 1; C <= 140; C += 13) {
-            /* an update past FLT_MAX at the last column of the last row */
-            float w[SOMA_RANK1T_FLOATS(3, 140)], xu[3] = {1.0f, 0.0f, 1.0f};
-            float xf[3] = {1, 1, 1}, du[140], z[140];
-            size_t nw = SOMA_RANK1T_FLOATS(3, C);
-            for (size_t i = 0; i < nw; i++)
-                w[i] = 0.0f;
-            for (size_t j = 0; j < C; j++)
-                du[j] = 1.0f;
-            du[C - 1] = 1e30f;
-            w[48 * ((C - 1) / 16) + 32 + (C - 1) % 16] = -FLT_MAX;
-            CHECK(fn(w, 3, C, du, xu, 1e9f, NULL, NULL) == 1);
-            CHECK(fn(w, 3, C, du, xu, 0.0f, xf, z) == 1);
+            /* an update past FLT_MAX at the last column of the last row,
+             * from one example and from the second of two */
+            float w[SOMA_GDT_FLOATS(3, 140)], xf[6] = {1, 1, 1, 1, 1, 1};
+            float xu[6] = {1.0f, 0.0f, 1.0f, 0.0f, 0.0f, 1.0f};
+            float du[280], z[280];
+            size_t nw = SOMA_GDT_FLOATS(3, C);
+            for (int two = 0; two < 2; two++) {
+                for (size_t i = 0; i < nw; i++)
+                    w[i] = 0.0f;
+                for (size_t j = 0; j < 2 * C; j++)
+                    du[j] = 1.0f;
+                du[(size_t)two * C + C - 1] = 1e30f;
+                w[48 * ((C - 1) / 16) + 32 + (C - 1) % 16] = -FLT_MAX;
+                const float *u = two ? xu : xu + 3;
+                CHECK(fn(w, 3, C, 1u + (size_t)two, du, u, 1e9f, 0, NULL, NULL) == 1);
+                CHECK(fn(w, 3, C, 1u + (size_t)two, du, u, 0.0f, 2, xf, z) == 1);
+            }
             /* finite weights whose forward product overflows */
             for (size_t i = 0; i < nw; i++)
                 w[i] = 3e38f;
-            CHECK(fn(w, 3, C, du, NULL, 0.0f, xf, z) == 0);
-            CHECK(isinf(z[C - 1]));
+            CHECK(fn(w, 3, C, 0, NULL, NULL, 0.0f, 2, xf, z) == 0);
+            CHECK(isinf(z[C - 1]) && isinf(z[2 * C - 1]));
         }
     }
     /* packing: every element where the formula puts it, and back */
-    size_t K = 5, C = 37, nw = SOMA_RANK1T_FLOATS(5, 37);
-    float W[5 * 37], back[5 * 37], wt[SOMA_RANK1T_FLOATS(5, 37)];
+    size_t K = 5, C = 37, nw = SOMA_GDT_FLOATS(5, 37);
+    float W[5 * 37], back[5 * 37], wt[SOMA_GDT_FLOATS(5, 37)];
     for (size_t i = 0; i < K * C; i++)
         W[i] = (float)i;
-    soma_rank1t_pack(W, K, C, wt);
+    soma_gdt_pack(W, K, C, wt);
     int misplaced = nw != 16 * 5 * 3;
     for (size_t j = 0; j < C; j++)
         for (size_t kk = 0; kk < K; kk++)
             misplaced |= wt[16 * K * (j / 16) + 16 * kk + j % 16] != W[j * K + kk];
-    soma_rank1t_unpack(wt, K, C, back);
+    soma_gdt_unpack(wt, K, C, back);
     CHECK(!misplaced);
     CHECK(memcmp(W, back, sizeof W) == 0);
 }
@@ -563,7 +599,7 @@ static void test_prepared_predict(void)
 int main(void)
 {
     RUN(test_rank1_kernel);
-    RUN(test_rank1t_kernel);
+    RUN(test_gdt_kernel);
     RUN(test_relu_softmax);
     RUN(test_deep_no_bias);
     RUN(test_linear);

@@ -140,6 +140,7 @@ static void test_resume_sgd_mid_epoch(void) { resume_matches(SOMA_OPT_SGD, 3, 1)
 static void test_resume_gd_last_batch(void) { resume_matches(SOMA_OPT_GD, 1, 13); }
 /* batch size 1 takes the trainer's own path (fused_update) */
 static void test_resume_gd_batch_1(void) { resume_matches_batch(SOMA_OPT_GD, 2, 57, 1); }
+static void test_resume_gd_batch_3(void) { resume_matches_batch(SOMA_OPT_GD, 3, 11, 3); }
 static void test_resume_adam_batch_1(void) { resume_matches_batch(SOMA_OPT_ADAM, 4, 3, 1); }
 
 typedef struct saver {
@@ -404,6 +405,7 @@ int main(void)
     RUN(test_resume_sgd_mid_epoch);
     RUN(test_resume_gd_last_batch);
     RUN(test_resume_gd_batch_1);
+    RUN(test_resume_gd_batch_3);
     RUN(test_resume_adam_batch_1);
     RUN(test_save_inside_epoch);
     RUN(test_checkpoint_is_a_model);

@@ -110,52 +110,59 @@ typedef int (*soma_rank1_gd_fn)(float *w, const float *x, size_t n, float d,
                                 float lr);
 soma_rank1_gd_fn soma_rank1_gd_best(void);
 
-/* ---- Batch size 1, plain gradient descent, weight transposed -------------
+/* ---- Small batches, plain gradient descent, weight transposed -----------
  * wt holds a layer's weight W [N, K] transposed, wt(k, j) = W[j][k], so
  * that row k is what input k feeds to every unit, in panels of 16 columns:
  * panel p (columns 16p..16p+15) is a [K, 16] row-major block at
  * wt + 16 K p, and
  *     wt(k, j) = wt[16 K (j / 16) + 16 k + j % 16]
  * (a partial last panel keeps its row stride of 16; its missing columns
- * are never read or written). Each panel is contiguous, so threads given
- * separate panels never share a cache line, even through the prefetcher.
- * SOMA_RANK1T_FLOATS(K, N) is the size of such an array.
+ * are never read or written). Each panel is contiguous, so code working on
+ * separate panels never shares a cache line, even through the prefetcher.
+ * SOMA_GDT_FLOATS(K, N) is the size of such an array.
  *
- * One pass over it does two things:
- *  1. with xu not NULL, the update of an example whose input was xu [K]
- *     and whose deltas are du [N], in soma_rank1_gd's arithmetic:
- *         g = fma(du[j], xu[k], 0);  wt(k, j) = wt(k, j) - lr * g
- *     A row with xu[k] == 0 is left as it is: its g is +0 (the fma's zero
- *     addend turns a -0 product into +0; du must be finite), and
- *     w - lr * +0 is w, so the bits are those of the full update;
- *  2. with xf not NULL, the next example xf [K] through the updated
- *     weights, the matrix kernel's chains (kernels.h, top):
- *         z[j] = 0;  for k = 0..K-1: z[j] = fma(xf[k], wt(k, j), z[j])
- *     (no bias and no activation: soma_epilogue_apply does those).
- * Reading the weights once for both is what makes training one example at
- * a time fast: the update and the next forward product each stream the
- * whole matrix otherwise. Panels are independent, so threads may run
- * separate panel ranges (wt + 16 K p0, du + 16 p0, z + 16 p0, N the
- * columns from 16 p0 on that the thread owns).
- * Returns non-zero when an updated weight is NaN or infinite. */
-#define SOMA_RANK1T_FLOATS(K, N) ((size_t)16 * (size_t)(K) * (((size_t)(N) + 15) / 16))
-int soma_rank1t_gd_ref(float *wt, size_t K, size_t N, const float *du,
-                       const float *xu, float lr, const float *xf, float *z);
-int soma_rank1t_gd_avx2(float *wt, size_t K, size_t N, const float *du,
-                        const float *xu, float lr, const float *xf, float *z);
-int soma_rank1t_gd_avx512(float *wt, size_t K, size_t N, const float *du,
-                          const float *xu, float lr, const float *xf, float *z);
-typedef int (*soma_rank1t_gd_fn)(float *wt, size_t K, size_t N,
-                                 const float *du, const float *xu, float lr,
-                                 const float *xf, float *z);
-/* Whether a weight of wt's columns [0, N) in a row with xu[k] != 0 (an
- * updated one) is NaN or infinite: the exact check the SIMD kernels fall
- * back on when their cheap one fires. */
-int soma_rank1t_scan(const float *wt, size_t K, size_t N, const float *xu);
-/* wt [SOMA_RANK1T_FLOATS(K, N)] from W [N, K] and back. */
-void soma_rank1t_pack(const float *W, size_t K, size_t N, float *wt);
-void soma_rank1t_unpack(const float *wt, size_t K, size_t N, float *W);
-soma_rank1t_gd_fn soma_rank1t_gd_best(void);
+ * soma_gdt_step makes one pass over it that does two things:
+ *  1. the gradient-descent update of a batch of nu examples (nu may be 0)
+ *     whose inputs are xu [nu, K] and whose deltas are du [nu, N]:
+ *         g = 0;  for b = 0..nu-1: g = fma(du[b][j], xu[b][k], g)
+ *         wt(k, j) = wt(k, j) - lr * g          (multiply, subtract)
+ *     which is, bit for bit, the matrix kernel's chain for the weight
+ *     gradient d^T . x followed by soma_opt_update's gradient descent. A
+ *     row whose inputs xu[*][k] are all 0 is left as it is: its g is +0
+ *     (each fma's zero addend turns a -0 product into +0; du must be
+ *     finite), and w - lr * +0 is w;
+ *  2. the product of the next batch of nf examples xf [nf, K] (nf may be
+ *     0) with the updated weights, the matrix kernel's chains (top):
+ *         z[b][j] = 0;  for k = 0..K-1: z[b][j] = fma(xf[b][k], wt(k, j), z[b][j])
+ *     into z [nf, N] (no bias and no activation: soma_epilogue_apply does
+ *     those).
+ * Reading the weights once for both is what makes training a few examples
+ * at a time fast: the update and the next product each stream the whole
+ * matrix otherwise. With nu = 0 it is a product alone (soma_net_prepare's
+ * one-row predict). Returns non-zero when an updated weight is NaN or
+ * infinite. */
+#define SOMA_GDT_FLOATS(K, N) ((size_t)16 * (size_t)(K) * (((size_t)(N) + 15) / 16))
+typedef int (*soma_gdt_step_fn)(float *wt, size_t K, size_t N, size_t nu,
+                                const float *du, const float *xu, float lr,
+                                size_t nf, const float *xf, float *z);
+int soma_gdt_step_ref(float *wt, size_t K, size_t N, size_t nu,
+                      const float *du, const float *xu, float lr, size_t nf,
+                      const float *xf, float *z);
+int soma_gdt_step_avx2(float *wt, size_t K, size_t N, size_t nu,
+                       const float *du, const float *xu, float lr, size_t nf,
+                       const float *xf, float *z);
+int soma_gdt_step_avx512(float *wt, size_t K, size_t N, size_t nu,
+                         const float *du, const float *xu, float lr, size_t nf,
+                         const float *xf, float *z);
+soma_gdt_step_fn soma_gdt_step_best(void);
+/* Whether a weight of columns [0, N) (wt at a panel's start) in a row with
+ * some xu[b][k] != 0 (an updated one) is NaN or infinite: the exact check
+ * the SIMD kernels fall back on when their cheap one fires. */
+int soma_gdt_scan(const float *wt, size_t K, size_t N, size_t nu,
+                  const float *xu);
+/* wt [SOMA_GDT_FLOATS(K, N)] from W [N, K] and back. */
+void soma_gdt_pack(const float *W, size_t K, size_t N, float *wt);
+void soma_gdt_unpack(const float *wt, size_t K, size_t N, float *W);
 
 /* ---- Elementary functions -------------------------------------------------
  * e^x in float, within 2 ulp, defined by float arithmetic only so that it

@@ -1,10 +1,9 @@
 /*
- * update.c - the weight update of one example (batch size 1) for plain
- * gradient descent, on a row of a weight (soma_rank1_gd) and on a whole
- * transposed weight together with the next example's product
- * (soma_rank1t_gd): the naive references, and the choice of kernel for
- * this CPU (the SIMD ones are in update_avx2.c and update_avx512.c).
- * Contracts in kernels.h.
+ * update.c - plain gradient descent for one example on a row of a weight
+ * (soma_rank1_gd), and for a few examples on a whole transposed weight
+ * together with the next examples' product (soma_gdt_step): the naive
+ * references, and the choice of kernel for this CPU (the SIMD ones are in
+ * update_avx2.c and update_avx512.c). Contracts in kernels.h.
  */
 #include "kernels.h"
 
@@ -31,46 +30,60 @@ int soma_rank1_gd_ref(float *w, const float *x, size_t n, float d, float lr)
     return (acc & 0x80000000u) != 0;
 }
 
-int soma_rank1t_gd_ref(float *wt, size_t K, size_t N, const float *du,
-                       const float *xu, float lr, const float *xf, float *z)
+/* Whether row k of xu [nu, K] has an input that is not 0. */
+static int row_moves(const float *xu, size_t nu, size_t K, size_t k)
+{
+    for (size_t b = 0; b < nu; b++)
+        if (xu[b * K + k] != 0.0f)
+            return 1;
+    return 0;
+}
+
+int soma_gdt_step_ref(float *wt, size_t K, size_t N, size_t nu,
+                      const float *du, const float *xu, float lr, size_t nf,
+                      const float *xf, float *z)
 {
     unsigned acc = 0;
-    if (xf)
-        for (size_t j = 0; j < N; j++)
-            z[j] = 0.0f;
-    for (size_t k = 0; k < K; k++)
+    for (size_t i = 0; i < nf * N; i++)
+        z[i] = 0.0f;
+    for (size_t k = 0; k < K; k++) {
+        int moves = row_moves(xu, nu, K, k);
         for (size_t j = 0; j < N; j++) {
             float *w = wt + 16 * K * (j / 16) + 16 * k + j % 16;
-            if (xu && xu[k] != 0.0f) {
-                float g = fmaf(du[j], xu[k], 0.0f);
+            if (moves) {
+                float g = 0.0f;
+                for (size_t b = 0; b < nu; b++)
+                    g = fmaf(du[b * N + j], xu[b * K + k], g);
                 *w = *w - lr * g;
                 acc |= nonfinite_bit(*w);
             }
-            if (xf)
-                z[j] = fmaf(xf[k], *w, z[j]);
+            for (size_t b = 0; b < nf; b++)
+                z[b * N + j] = fmaf(xf[b * K + k], *w, z[b * N + j]);
         }
+    }
     return (acc & 0x80000000u) != 0;
 }
 
-int soma_rank1t_scan(const float *wt, size_t K, size_t N, const float *xu)
+int soma_gdt_scan(const float *wt, size_t K, size_t N, size_t nu,
+                  const float *xu)
 {
-    for (size_t k = 0; xu && k < K; k++)
-        if (xu[k] != 0.0f)
+    for (size_t k = 0; k < K; k++)
+        if (row_moves(xu, nu, K, k))
             for (size_t j = 0; j < N; j++)
                 if (!isfinite(wt[16 * K * (j / 16) + 16 * k + j % 16]))
                     return 1;
     return 0;
 }
 
-void soma_rank1t_pack(const float *W, size_t K, size_t N, float *wt)
+void soma_gdt_pack(const float *W, size_t K, size_t N, float *wt)
 {
-    memset(wt, 0, SOMA_RANK1T_FLOATS(K, N) * sizeof(float));
+    memset(wt, 0, SOMA_GDT_FLOATS(K, N) * sizeof(float));
     for (size_t j = 0; j < N; j++)
         for (size_t k = 0; k < K; k++)
             wt[16 * K * (j / 16) + 16 * k + j % 16] = W[j * K + k];
 }
 
-void soma_rank1t_unpack(const float *wt, size_t K, size_t N, float *W)
+void soma_gdt_unpack(const float *wt, size_t K, size_t N, float *W)
 {
     for (size_t j = 0; j < N; j++)
         for (size_t k = 0; k < K; k++)
@@ -86,13 +99,13 @@ soma_rank1_gd_fn soma_rank1_gd_best(void)
     return soma_rank1_gd_ref;
 }
 
-soma_rank1t_gd_fn soma_rank1t_gd_best(void)
+soma_gdt_step_fn soma_gdt_step_best(void)
 {
 #if defined(__x86_64__) && !defined(SOMA_NO_SIMD)
     if (soma_kernel_level() >= 2)
-        return soma_rank1t_gd_avx512;
+        return soma_gdt_step_avx512;
     if (soma_kernel_level() >= 1)
-        return soma_rank1t_gd_avx2;
+        return soma_gdt_step_avx2;
 #endif
-    return soma_rank1t_gd_ref;
+    return soma_gdt_step_ref;
 }
