@@ -160,6 +160,15 @@ soma_gdt_step_fn soma_gdt_step_best(void);
  * the SIMD kernels fall back on when their cheap one fires. */
 int soma_gdt_scan(const float *wt, size_t K, size_t N, size_t nu,
                   const float *xu);
+/* For the SIMD kernels: soma_gdt_step as passes of up to 4 products
+ * each (bf of them, 1 to 4, and xf NULL for none), the first of which
+ * also applies the update. */
+typedef int (*soma_gdt_pass_fn)(size_t bf, float *wt, size_t K, size_t N,
+                                size_t nu, const float *du, const float *xu,
+                                float lr, const float *xf, float *z);
+int soma_gdt_passes(soma_gdt_pass_fn pass, float *wt, size_t K, size_t N,
+                    size_t nu, const float *du, const float *xu, float lr,
+                    size_t nf, const float *xf, float *z);
 /* wt [SOMA_GDT_FLOATS(K, N)] from W [N, K] and back. */
 void soma_gdt_pack(const float *W, size_t K, size_t N, float *wt);
 void soma_gdt_unpack(const float *wt, size_t K, size_t N, float *W);

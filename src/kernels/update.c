@@ -64,6 +64,23 @@ int soma_gdt_step_ref(float *wt, size_t K, size_t N, size_t nu,
     return (acc & 0x80000000u) != 0;
 }
 
+int soma_gdt_passes(soma_gdt_pass_fn pass, float *wt, size_t K, size_t N,
+                    size_t nu, const float *du, const float *xu, float lr,
+                    size_t nf, const float *xf, float *z)
+{
+    int bad = 0;
+    size_t f0 = 0;
+    do {
+        size_t bf = nf - f0 < 4 ? nf - f0 : 4;
+        const float *x = bf ? xf + f0 * K : NULL;
+        float *zz = bf ? z + f0 * N : NULL;
+        size_t u = f0 == 0 ? nu : 0; /* the first pass updates */
+        bad |= pass(bf ? bf : 1, wt, K, N, u, du, xu, lr, x, zz);
+        f0 += bf;
+    } while (f0 < nf);
+    return bad;
+}
+
 int soma_gdt_scan(const float *wt, size_t K, size_t N, size_t nu,
                   const float *xu)
 {
