@@ -155,6 +155,17 @@ int soma_gdt_step_avx512(float *wt, size_t K, size_t N, size_t nu,
                          const float *du, const float *xu, float lr, size_t nf,
                          const float *xf, float *z);
 soma_gdt_step_fn soma_gdt_step_best(void);
+/* Whether row k of soma_gdt_step's update moves: some input xu[b][k] of
+ * its nu examples is not 0. */
+static inline int soma_gdt_row_moves(const float *xu, size_t nu, size_t K,
+                                     size_t k)
+{
+    for (size_t b = 0; b < nu; b++)
+        if (xu[b * K + k] != 0.0f)
+            return 1;
+    return 0;
+}
+
 /* Whether a weight of columns [0, N) (wt at a panel's start) in a row with
  * some xu[b][k] != 0 (an updated one) is NaN or infinite: the exact check
  * the SIMD kernels fall back on when their cheap one fires. */

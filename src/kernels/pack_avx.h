@@ -1,7 +1,8 @@
 /*
- * pack_avx.h - packing op(B) into 16-column panels for the x86 block
- * kernels (sgemm_avx2.c, sgemm_avx512.c); needs AVX (include it only from
- * files compiled for AVX2 or AVX-512).
+ * pack_avx.h - what the x86 kernels share: packing op(B) into 16-column
+ * panels for the block kernels (sgemm_avx2.c, sgemm_avx512.c), and the
+ * lane masks of the AVX2 ones (also update_avx2.c); needs AVX2 (include it
+ * only from files compiled for AVX2 or AVX-512).
  */
 #ifndef SOMA_PACK_AVX_H
 #define SOMA_PACK_AVX_H
@@ -11,6 +12,13 @@
 
 #define PACK_NR 16
 #define PACK_MR 6
+
+/* Lanes 0..n-1 of 8 set (n in 1..8), for masked loads and stores. */
+static inline __m256i soma_lane_mask8(int n)
+{
+    return _mm256_cmpgt_epi32(_mm256_set1_epi32(n),
+                              _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
+}
 
 /* The rows i0 .. i0+mr of op(A) from column k0 on, for a 6-row register
  * tile: row r at a[r][k * sk] (sk = lda with trans_a, else 1). Rows past

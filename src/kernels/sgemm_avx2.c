@@ -121,13 +121,6 @@ static inline void store_masked(float *c, const float *b, __m256 v,
         _mm256_maskstore_ps(c, mask, v);
 }
 
-/* Lanes 0..n-1 set (n in 1..8). */
-static inline __m256i lane_mask(int n)
-{
-    return _mm256_cmpgt_epi32(_mm256_set1_epi32(n),
-                              _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
-}
-
 /* op(B) = B [K, N] row-major: row i of C, columns [j, j + 8G), G groups of 8
  * of which the last has nlast columns. Each k broadcasts a[k] against G
  * vectors of B's row k: G independent chains. */
@@ -136,7 +129,7 @@ row_nt(int G, int K, const float *a, size_t sk, const float *B, int ldb,
        float *c, const float *bias, int nlast, const tile_end *e)
 {
     __m256 acc[8];
-    __m256i m = lane_mask(nlast);
+    __m256i m = soma_lane_mask8(nlast);
     for (int g = 0; g < G; g++)
         acc[g] = _mm256_setzero_ps();
     for (int k = 0; k < K; k++) {
@@ -259,7 +252,7 @@ row_t(int G, int K, const float *a, size_t sk, const float *B, int ldb, int j,
         if (G > 3)
             acc3 = group1(rows[3], k, xv, acc3);
     }
-    __m256i m = lane_mask(nlast);
+    __m256i m = soma_lane_mask8(nlast);
     __m256 acc[4] = {acc0, acc1, acc2, acc3};
     for (int g = 0; g < G - 1; g++)
         store_masked(c + 8 * g, bias ? bias + 8 * g : NULL, acc[g], m, 1, e);

@@ -30,15 +30,6 @@ int soma_rank1_gd_ref(float *w, const float *x, size_t n, float d, float lr)
     return (acc & 0x80000000u) != 0;
 }
 
-/* Whether row k of xu [nu, K] has an input that is not 0. */
-static int row_moves(const float *xu, size_t nu, size_t K, size_t k)
-{
-    for (size_t b = 0; b < nu; b++)
-        if (xu[b * K + k] != 0.0f)
-            return 1;
-    return 0;
-}
-
 int soma_gdt_step_ref(float *wt, size_t K, size_t N, size_t nu,
                       const float *du, const float *xu, float lr, size_t nf,
                       const float *xf, float *z)
@@ -47,7 +38,7 @@ int soma_gdt_step_ref(float *wt, size_t K, size_t N, size_t nu,
     for (size_t i = 0; i < nf * N; i++)
         z[i] = 0.0f;
     for (size_t k = 0; k < K; k++) {
-        int moves = row_moves(xu, nu, K, k);
+        int moves = soma_gdt_row_moves(xu, nu, K, k);
         for (size_t j = 0; j < N; j++) {
             float *w = wt + 16 * K * (j / 16) + 16 * k + j % 16;
             if (moves) {
@@ -85,7 +76,7 @@ int soma_gdt_scan(const float *wt, size_t K, size_t N, size_t nu,
                   const float *xu)
 {
     for (size_t k = 0; k < K; k++)
-        if (row_moves(xu, nu, K, k))
+        if (soma_gdt_row_moves(xu, nu, K, k))
             for (size_t j = 0; j < N; j++)
                 if (!isfinite(wt[16 * K * (j / 16) + 16 * k + j % 16]))
                     return 1;

@@ -6,6 +6,7 @@
 #if defined(__x86_64__) && !defined(SOMA_NO_SIMD)
 
 #include "kernels.h"
+#include "pack_avx.h"
 
 #include <immintrin.h>
 #include <math.h>
@@ -36,13 +37,6 @@ int soma_rank1_gd_avx2(float *w, const float *x, size_t n, float d, float lr)
     return bad != 0;
 }
 
-/* Lanes 0..n-1 set (n in 1..8). */
-static inline __m256i lane_mask(int n)
-{
-    return _mm256_cmpgt_epi32(_mm256_set1_epi32(n),
-                              _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
-}
-
 /* soma_gdt_step on columns [0, 8G) at wt (G <= 8) of which the last group
  * has nlast; group g is half of panel g / 2. nu examples' update, then BF
  * examples' chains (xf NULL: one chain of zeros, which only checks the
@@ -53,7 +47,7 @@ cols(int G, int BF, int ONE, int nlast, float *wt, size_t K, size_t N,
      size_t nu, const float *du, const float *xu, float lr, const float *xf,
      float *z)
 {
-    __m256i m = lane_mask(nlast);
+    __m256i m = soma_lane_mask8(nlast);
     __m256 zero = _mm256_setzero_ps(), vlr = _mm256_set1_ps(lr);
     __m256 acc[4][8];
 #define AT(g) (16 * K * (size_t)((g) / 2) + 8 * (size_t)((g) % 2))
@@ -67,12 +61,8 @@ cols(int G, int BF, int ONE, int nlast, float *wt, size_t K, size_t N,
     }
     for (size_t k = 0; k < K; k++) {
         float *w = wt + 16 * k;
-        int moves = 0;
-        if (ONE) /* nu is 1 */
-            moves = xu[k] != 0.0f;
-        else
-            for (size_t b = 0; b < nu; b++)
-                moves |= xu[b * K + k] != 0.0f;
+        /* with ONE, nu is 1 at compile time */
+        int moves = soma_gdt_row_moves(xu, ONE ? 1 : nu, K, k);
         if (!moves && !xf)
             continue;
         __m256 xfv[4];

@@ -45,12 +45,8 @@ cols(int G, int BF, int ONE, __mmask16 mlast, float *wt, size_t K, size_t N,
         d1[g] = ONE ? _mm512_maskz_loadu_ps(MASK(g), du + 16 * g) : zero;
     for (size_t k = 0; k < K; k++) {
         float *w = wt + 16 * k;
-        int moves = 0;
-        if (ONE)
-            moves = xu[k] != 0.0f;
-        else
-            for (size_t b = 0; b < nu; b++)
-                moves |= xu[b * K + k] != 0.0f;
+        /* with ONE, nu is 1 at compile time */
+        int moves = soma_gdt_row_moves(xu, ONE ? 1 : nu, K, k);
         if (!moves && !xf)
             continue;
         __m512 xfv[4];
