@@ -12,6 +12,16 @@
 #include <stdlib.h>
 #include <string.h>
 
+void cli_notice(const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    fputs("soma: ", stderr);
+    vfprintf(stderr, fmt, ap);
+    fputc('\n', stderr);
+    va_end(ap);
+}
+
 int cli_error(const char *fmt, ...)
 {
     va_list ap;
@@ -73,6 +83,26 @@ static int store(const cli_opt *o, const char *value, char *msg, size_t msg_size
     case OPT_STRING:
         *(const char **)o->dest = value;
         return 0;
+    case OPT_LIST: {
+        cli_list *l = o->dest;
+        const char *p = value;
+        for (;;) {
+            size_t len = strcspn(p, ",");
+            if (len > 0) {
+                if (l->n == CLI_LIST_MAX || l->used + len + 1 > sizeof l->buf) {
+                    snprintf(msg, msg_size, "--%s: too many items", o->name);
+                    return -1;
+                }
+                memcpy(l->buf + l->used, p, len);
+                l->buf[l->used + len] = '\0';
+                l->items[l->n++] = l->buf + l->used;
+                l->used += len + 1;
+            }
+            if (!p[len])
+                return 0;
+            p += len + 1;
+        }
+    }
     case OPT_INT:
     case OPT_SIZE: {
         long long v = strtoll(value, &end, 10);
@@ -189,6 +219,21 @@ void cli_csv_field(FILE *f, const char *s)
         if (*s == '"')
             fputc('"', f);
         fputc(*s, f);
+    }
+    fputc('"', f);
+}
+
+void cli_json_string(FILE *f, const char *s)
+{
+    fputc('"', f);
+    for (; *s; s++) {
+        unsigned char c = (unsigned char)*s;
+        if (c == '"' || c == '\\')
+            fprintf(f, "\\%c", c);
+        else if (c < 0x20)
+            fprintf(f, "\\u%04x", c);
+        else
+            fputc(c, f);
     }
     fputc('"', f);
 }

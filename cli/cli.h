@@ -18,8 +18,20 @@ typedef enum opt_kind {
     OPT_SIZE,   /* size_t*, a decimal integer within [min, max] */
     OPT_U64,    /* uint64_t*, any decimal 64-bit value */
     OPT_DOUBLE, /* double*, a finite number within [min, max] */
-    OPT_STRING  /* const char**, pointing into argv */
+    OPT_STRING, /* const char**, pointing into argv */
+    OPT_LIST    /* cli_list*: comma-separated items; repeats accumulate */
 } opt_kind;
+
+#define CLI_LIST_MAX 256
+
+/* The items of a repeatable list option ("--ignore a,b --ignore c" gives
+ * a, b, c), copied into buf. Empty items are dropped. */
+typedef struct cli_list {
+    const char *items[CLI_LIST_MAX];
+    int n;
+    size_t used;
+    char buf[16384];
+} cli_list;
 
 typedef struct cli_opt {
     const char *name;  /* long name without dashes ("epochs") */
@@ -50,6 +62,13 @@ int cli_parse(const cli_command *cmd, int argc, char **argv, const char **pos,
 /* Prints the help text of cmd to stdout. */
 void cli_help(const cli_command *cmd);
 
+/* Prints "soma: MESSAGE" to stderr: a warning or a notice, not an error. */
+void cli_notice(const char *fmt, ...)
+#if defined(__GNUC__) || defined(__clang__)
+    __attribute__((format(printf, 1, 2)))
+#endif
+    ;
+
 /* Prints "soma: MESSAGE" to stderr and returns 1 (the error exit status). */
 int cli_error(const char *fmt, ...)
 #if defined(__GNUC__) || defined(__clang__)
@@ -63,6 +82,26 @@ int cli_usage_error(const cli_command *cmd, const char *msg);
 /* Writes s as one CSV field, quoted when it holds a comma, quote or line
  * break. */
 void cli_csv_field(FILE *f, const char *s);
+
+/* Writes s as a JSON string (s is UTF-8). */
+void cli_json_string(FILE *f, const char *s);
+
+/* ---- output files (cli/out.c) ---- */
+
+typedef struct cli_out {
+    FILE *f;
+    const char *path;
+    char *tmp; /* the temporary file, or NULL when writing to stdout */
+} cli_out;
+
+/* Opens a temporary file next to path ("-": standard output). Returns 0,
+ * or -1 with msg set. */
+int cli_out_open(cli_out *o, const char *path, char *msg, size_t msg_size);
+/* Flushes, syncs and renames the temporary file over the path; 0 or -1
+ * with msg set (the temporary file is then removed). */
+int cli_out_commit(cli_out *o, char *msg, size_t msg_size);
+/* Closes and removes the temporary file: the path is left as it was. */
+void cli_out_abort(cli_out *o);
 
 int cmd_demo(int argc, char **argv);
 int cmd_train(int argc, char **argv);
@@ -94,6 +133,37 @@ int cli_targets(const char *path, const soma_dataset *ds, soma_loss loss, int k,
  * mapped onto the model's classes. Returns NULL after printing an error. */
 soma_dataset *cli_read_for_model(const char *path, int idx, soma_net *net,
                                  const char *target, const char *labels);
+
+/* Table reading options from --sep, --decimal and --na-values (NULL or
+ * empty: the defaults); "\t" or "tab" and "space" are accepted. Returns 0,
+ * or -1 with a usage error in msg. */
+int cli_table_options(const char *sep, const char *decimal,
+                      const cli_list *na_values, soma_table_options *opt,
+                      char *msg, size_t msg_size);
+/* The options to read a table for a model with preprocessing p: those
+ * set by cli_set_table_options, the training file's missing-value tokens
+ * and decimal mark. The token list is static (one caller at a time). */
+void cli_table_options_for(const soma_prep *p, soma_table_options *opt);
+/* The warning about categories the model never saw, when there were. */
+void cli_report_unseen(const char *path, const soma_prep *p,
+                       const soma_prep_report *rep);
+/* Sets the options cli_read_for_model reads tables with. */
+void cli_set_table_options(const soma_table_options *opt);
+/* "','", "tab", "spaces" ... for messages. */
+const char *cli_sep_name(char sep);
+/* Splits a comma-separated string into l (which must start empty). */
+void cli_split_list(const char *s, cli_list *l);
+/* The roles of the columns, one line each, and the task. */
+void cli_print_prep(FILE *f, const soma_prep *p, const soma_table *t);
+/* Notices about rows left out and cells filled. */
+void cli_print_report(FILE *f, const char *path, const soma_prep *p,
+                      const soma_prep_report *rep);
+/* --class-weight balanced: y becomes one row per example of k weights,
+ * the row's class weighted n / (k * count of the class), as
+ * scikit-learn's class_weight="balanced"; yv (validation, may be NULL)
+ * becomes plain one-hot rows. Returns 0, or 1 after printing an error. */
+int cli_balance(const soma_dataset *ds, const soma_dataset *va, int k,
+                float **y, float **yv, int *y_cols, int quiet);
 
 /* ---- the training loop (cli/run.c) ---- */
 

@@ -39,6 +39,25 @@ int cmd_info(int argc, char **argv)
             printf(" %s", soma_net_class(net, i));
         printf("\n");
     }
+    const soma_prep *prep = soma_net_prep(net);
+    if (prep) {
+        printf("table       separator %s, decimal '%c', missing values: %s\n",
+               cli_sep_name(prep->sep), prep->decimal,
+               prep->missing == SOMA_MISSING_DROP    ? "drop"
+               : prep->missing == SOMA_MISSING_ERROR ? "error"
+                                                     : "impute");
+        cli_print_prep(stdout, prep, NULL);
+        for (int c = 0; c < prep->n_columns; c++) {
+            const soma_prep_column *col = &prep->columns[c];
+            if (col->role == SOMA_ROLE_NUMERIC)
+                printf("  fill %-20s %.9g\n", col->name, col->fill);
+        }
+        if (prep->target_mean)
+            for (int j = 0; j < prep->n_targets; j++)
+                printf("target      %s: trained as (y - %.9g) / %.9g\n",
+                       prep->columns[prep->targets[j]].name, prep->target_mean[j],
+                       prep->target_std[j]);
+    }
     int nf = soma_net_n_features(net);
     if (nf > 0) {
         printf("features    ");

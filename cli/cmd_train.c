@@ -17,7 +17,10 @@
 
 typedef struct train_args {
     const char *data, *labels, *target, *output_path, *layers, *activation;
-    const char *output, *loss, *optimizer, *init, *init_from, *ignore;
+    const char *output, *loss, *optimizer, *init, *init_from;
+    const char *sep, *decimal, *missing, *task, *class_weight;
+    cli_list ignore, categorical, numeric, na_values;
+    int max_categories;
     const char *target_file; /* where the targets come from, for messages */
     const char *val, *val_labels, *log, *checkpoint, *resume, *lr_schedule;
     double lr, momentum, weight_decay, val_split, lr_gamma;
@@ -95,48 +98,80 @@ static void set_meta_num(soma_net *net, const char *key, double v)
 }
 
 /* Reads the training data into one data set: IDX images with their labels
- * file, or a CSV whose target column is read as the output layer and loss
- * imply (values for a linear output or mse, classes for the others, the
- * CSV reader's guess when neither is given). Returns 0, or 1 after printing
- * an error. */
+ * file, or a table whose columns soma_prep_fit sorts into roles (printed
+ * unless quiet) and soma_prep_apply encodes; the task follows --task, or
+ * the output layer and loss when they imply one, or the data. *prep gets
+ * the preprocessing (NULL for IDX). Returns 0, or 1 after printing an
+ * error. */
 static int read_data(const train_args *a, int out_act, int loss,
-                     soma_dataset **ds)
+                     soma_dataset **ds, soma_prep **prep)
 {
     soma_error err;
+    *prep = NULL;
     if (a->idx) {
         if (soma_idx_read(a->data, a->labels, NULL, 0, ds, &err) != SOMA_OK)
             return cli_error("%s", err.message);
         return 0;
     }
-    const char *ignore[MAX_IGNORE];
-    int n_ignore = 0;
-    char *ignore_copy = NULL;
-    if (a->ignore) {
-        ignore_copy = malloc(strlen(a->ignore) + 1);
-        if (!ignore_copy)
-            return cli_error("out of memory");
-        strcpy(ignore_copy, a->ignore);
-        for (char *tok = strtok(ignore_copy, ","); tok; tok = strtok(NULL, ",")) {
-            if (n_ignore == MAX_IGNORE) {
-                free(ignore_copy);
-                return cli_error("--ignore: at most %d columns", MAX_IGNORE);
-            }
-            ignore[n_ignore++] = tok;
-        }
-    }
-    soma_csv_options copt;
-    memset(&copt, 0, sizeof copt);
-    copt.target = a->target;
-    copt.ignore = ignore;
-    copt.n_ignore = n_ignore;
-    if (out_act == SOMA_ACT_LINEAR || (out_act < 0 && (loss == SOMA_LOSS_MSE)))
-        copt.target_kind = SOMA_TARGET_VALUE;
-    else if (out_act >= 0 || loss == SOMA_LOSS_CE || loss == SOMA_LOSS_BCE)
-        copt.target_kind = SOMA_TARGET_CLASSES;
-    soma_status s = soma_csv_read(a->data, &copt, ds, &err);
-    free(ignore_copy);
-    if (s != SOMA_OK)
+    soma_table_options topt;
+    char msg[256];
+    if (cli_table_options(a->sep, a->decimal, &a->na_values, &topt, msg,
+                          sizeof msg))
+        return cli_error("%s", msg);
+    soma_table *t = NULL;
+    if (soma_table_read(a->data, &topt, &t, &err) != SOMA_OK)
         return cli_error("%s", err.message);
+    if (soma_table_n_cols(t) < 2) {
+        cli_error("%s: line 1: one column only with the separator %s; give "
+                  "--sep (',', ';', tab, '|' or ' ')",
+                  a->data, cli_sep_name(soma_table_sep(t)));
+        soma_table_free(t);
+        return 1;
+    }
+    cli_list targets;
+    memset(&targets, 0, sizeof targets);
+    cli_split_list(a->target, &targets);
+    soma_prep_options popt;
+    memset(&popt, 0, sizeof popt);
+    popt.targets = targets.items;
+    popt.n_targets = targets.n;
+    popt.categorical = a->categorical.items;
+    popt.n_categorical = a->categorical.n;
+    popt.numeric = a->numeric.items;
+    popt.n_numeric = a->numeric.n;
+    popt.ignore = a->ignore.items;
+    popt.n_ignore = a->ignore.n;
+    popt.max_categories = a->max_categories;
+    popt.keep_constant = a->no_bias;
+    popt.missing = !a->missing ? SOMA_MISSING_IMPUTE
+                   : strcmp(a->missing, "drop") == 0 ? SOMA_MISSING_DROP
+                   : strcmp(a->missing, "error") == 0 ? SOMA_MISSING_ERROR
+                                                      : SOMA_MISSING_IMPUTE;
+    if (a->task)
+        popt.task = strcmp(a->task, "classify") == 0 ? SOMA_TASK_CLASSIFY
+                                                     : SOMA_TASK_REGRESS;
+    else if (out_act == SOMA_ACT_LINEAR || (out_act < 0 && loss == SOMA_LOSS_MSE))
+        popt.task = SOMA_TASK_REGRESS;
+    else if (out_act >= 0 || loss == SOMA_LOSS_CE || loss == SOMA_LOSS_BCE)
+        popt.task = SOMA_TASK_CLASSIFY;
+    if (soma_prep_fit(t, &popt, prep, &err) != SOMA_OK) {
+        soma_table_free(t);
+        return cli_error("%s", err.message);
+    }
+    if (!a->quiet)
+        cli_print_prep(stdout, *prep, t);
+    soma_prep_report rep;
+    soma_status st = soma_prep_apply_in_place(*prep, t,
+                                              SOMA_PREP_TARGETS | SOMA_PREP_TRAINING,
+                                              ds, &rep, &err);
+    soma_table_free(t);
+    if (st != SOMA_OK) {
+        soma_prep_free(*prep);
+        *prep = NULL;
+        return cli_error("%s", err.message);
+    }
+    if (!a->quiet)
+        cli_print_report(stdout, a->data, *prep, &rep);
     return 0;
 }
 
@@ -146,7 +181,8 @@ static int read_data(const train_args *a, int out_act, int loss,
  * metadata (so a checkpoint carries them and a resumed run ends with the
  * same bytes). Returns NULL after printing an error. */
 static soma_net *build_net(const train_args *a, const soma_dataset *ds,
-                           double val_split, soma_train_config *cfg)
+                           const soma_prep *prep, double val_split,
+                           soma_train_config *cfg)
 {
     soma_error err;
     int hidden[SOMA_MAX_LAYERS];
@@ -159,7 +195,13 @@ static soma_net *build_net(const train_args *a, const soma_dataset *ds,
                               ? SOMA_INIT_HE
                               : SOMA_INIT_GLOROT);
     int regression = ds->n_classes == 0, k = 1;
+    int balanced = a->class_weight && strcmp(a->class_weight, "balanced") == 0;
     if (regression) {
+        if (balanced) {
+            cli_error("--class-weight: %s is a regression target", ds->target_name);
+            return NULL;
+        }
+        k = ds->y_cols > 1 ? ds->y_cols : 1;
         if (out_act < 0)
             out_act = SOMA_ACT_LINEAR;
         if (loss < 0)
@@ -172,8 +214,16 @@ static soma_net *build_net(const train_args *a, const soma_dataset *ds,
             return NULL;
         }
         int explicit_sigmoid = out_act == SOMA_ACT_SIGMOID;
+        if (balanced && (out_act == SOMA_ACT_SIGMOID ||
+                         (a->loss && soma_loss_parse(a->loss) != SOMA_LOSS_CE))) {
+            cli_error("--class-weight balanced weighs the cross-entropy of a "
+                      "softmax output; leave --output and --loss out");
+            return NULL;
+        }
+        /* class weights need one output per class: softmax even for two */
         if (out_act < 0)
-            out_act = ds->n_classes == 2 ? SOMA_ACT_SIGMOID : SOMA_ACT_SOFTMAX;
+            out_act = ds->n_classes == 2 && !balanced ? SOMA_ACT_SIGMOID
+                                                      : SOMA_ACT_SOFTMAX;
         if (out_act == SOMA_ACT_SIGMOID) {
             if (explicit_sigmoid && all_numeric(ds) &&
                 check_zero_one(a->target_file, ds))
@@ -241,6 +291,7 @@ static soma_net *build_net(const train_args *a, const soma_dataset *ds,
         (!regression && soma_net_set_classes(net, ds->n_classes,
                                              (const char *const *)ds->class_names,
                                              &err) != SOMA_OK) ||
+        soma_net_set_prep(net, prep, &err) != SOMA_OK ||
         soma_net_set_meta(net, "target", ds->target_name, &err) != SOMA_OK) {
         cli_error("%s: %s", a->target_file, err.message);
         goto fail;
@@ -286,6 +337,8 @@ static soma_net *build_net(const train_args *a, const soma_dataset *ds,
     set_meta_num(net, "train.epochs", cfg->epochs);
     if (cfg->early_stopping)
         set_meta_num(net, "train.early_stopping", cfg->early_stopping);
+    if (balanced)
+        soma_net_set_meta(net, "train.class_weight", "balanced", NULL);
     set_meta_num(net, "train.batch_size", (double)cfg->batch_size);
     set_meta_num(net, "train.seed", (double)cfg->seed);
     soma_net_set_meta(net, "train.init",
@@ -368,6 +421,7 @@ static int train(const train_args *a)
     soma_error err;
     soma_dataset *ds = NULL, *va = NULL;
     soma_net *net = NULL;
+    soma_prep *prep = NULL;
     float *y = NULL, *yv = NULL;
     int y_cols = 0;
     soma_train_config cfg;
@@ -397,9 +451,13 @@ static int train(const train_args *a)
         if (check_names(a))
             return 1;
         int out_act = a->output ? soma_activation_parse(a->output) : -1;
-        if (read_data(a, out_act, a->loss ? soma_loss_parse(a->loss) : -1, &ds))
+        if (read_data(a, out_act, a->loss ? soma_loss_parse(a->loss) : -1, &ds,
+                      &prep))
             return 1;
     }
+    /* regression targets are trained standardised */
+    const soma_prep *scale = prep ? prep : soma_net_prep(net);
+    soma_prep_scale(scale, ds->y, ds->n_rows);
 
     /* the training rows: all of ds, or what a validation split leaves (ds
      * is then freed, so the data is held once, not twice) */
@@ -413,7 +471,7 @@ static int train(const train_args *a)
         soma_dataset_free(ds);
         ds = rest;
     }
-    if (!a->resume && !(net = build_net(a, ds, val_split, &cfg)))
+    if (!a->resume && !(net = build_net(a, ds, prep, val_split, &cfg)))
         goto done;
     if (val && !va) {
         int val_idx = 0;
@@ -428,11 +486,16 @@ static int train(const train_args *a)
                                 val_labels);
         if (!va)
             goto done;
+        soma_prep_scale(soma_net_prep(net), va->y, va->n_rows);
     }
     soma_loss loss = soma_net_loss(net);
     int k = soma_net_n_outputs(net);
     if (cli_targets(a->target_file, ds, loss, k, &y, &y_cols) ||
         (va && cli_targets(val ? val : a->target_file, va, loss, k, &yv, &y_cols)))
+        goto done;
+    const char *cw = soma_net_get_meta(net, "train.class_weight");
+    if (cw && strcmp(cw, "balanced") == 0 &&
+        cli_balance(ds, va, k, &y, &yv, &y_cols, a->quiet))
         goto done;
     if (cfg.early_stopping > 0 && !va) {
         cli_error("--early-stopping needs validation data (--val-split or --val)");
@@ -519,6 +582,7 @@ static int train(const train_args *a)
 done:
     free(y);
     free(yv);
+    soma_prep_free(prep);
     soma_net_free(net);
     soma_dataset_free(ds);
     soma_dataset_free(va);
@@ -580,7 +644,8 @@ int cmd_train(int argc, char **argv)
     a.checkpoint_every = 1;
     const cli_opt opts[] = {
         {"target", 't', OPT_STRING, &a.target, 0, 0, "COL",
-         "CSV: target column, by name or 0-based index (required)"},
+         "CSV: target column(s) by name (required); several: one regression "
+         "output each"},
         {"labels", 0, OPT_STRING, &a.labels, 0, 0, "FILE",
          "IDX images: the IDX labels file (required)"},
         {"output-file", 'o', OPT_STRING, &a.output_path, 0, 0, "MODEL",
@@ -615,8 +680,27 @@ int cmd_train(int argc, char **argv)
          "start from the weights of a model with the same architecture"},
         {"no-standardize", 0, OPT_FLAG, &a.no_standardize, 0, 0, NULL,
          "use the features as they are"},
-        {"ignore", 0, OPT_STRING, &a.ignore, 0, 0, "C1,C2..",
-         "CSV columns to leave out, by name or index"},
+        {"ignore", 0, OPT_LIST, &a.ignore, 0, 0, "C1,C2..",
+         "CSV columns to leave out (repeatable)"},
+        {"categorical", 0, OPT_LIST, &a.categorical, 0, 0, "C1,C2..",
+         "columns to one-hot encode, even if they hold numbers (repeatable)"},
+        {"numeric", 0, OPT_LIST, &a.numeric, 0, 0, "C1,C2..",
+         "columns to read as numbers (repeatable)"},
+        {"max-categories", 0, OPT_INT, &a.max_categories, 1, 1e6, "N",
+         "most values of a categorical column (default 1000)"},
+        {"missing", 0, OPT_STRING, &a.missing, 0, 0, "HOW",
+         "impute (mean / own category; default), drop (rows) or error"},
+        {"na-values", 0, OPT_LIST, &a.na_values, 0, 0, "T1,T2..",
+         "more missing-value tokens (always: empty, NA, N/A, NaN, nan, null, "
+         "NULL, ?)"},
+        {"sep", 0, OPT_STRING, &a.sep, 0, 0, "C",
+         "separator: , ; | tab space (default: detected)"},
+        {"decimal", 0, OPT_STRING, &a.decimal, 0, 0, "C",
+         "decimal mark . or , (default: detected for non-comma separators)"},
+        {"task", 0, OPT_STRING, &a.task, 0, 0, "TASK",
+         "classify or regress (default: from the target, and said why)"},
+        {"class-weight", 0, OPT_STRING, &a.class_weight, 0, 0, "W",
+         "balanced: weigh each class n / (k * count), as scikit-learn"},
         {"val-split", 0, OPT_DOUBLE, &a.val_split, 0, 0.99, "F",
          "hold out this fraction of rows for validation (default 0)"},
         {"val", 0, OPT_STRING, &a.val, 0, 0, "FILE",
@@ -676,7 +760,7 @@ int cmd_train(int argc, char **argv)
     if (a.idx) {
         if (!a.labels)
             return cli_usage_error(&cmd, "IDX images need --labels");
-        if (a.target || a.ignore)
+        if (a.target || a.ignore.n)
             return cli_usage_error(&cmd, a.target ? "--target is for CSV files; "
                                                     "IDX images take --labels"
                                                   : "--ignore is for CSV columns");
@@ -687,6 +771,18 @@ int cmd_train(int argc, char **argv)
         if (!a.target && !a.resume)
             return cli_usage_error(&cmd, "--target is required");
     }
+    if (a.missing && strcmp(a.missing, "impute") && strcmp(a.missing, "drop") &&
+        strcmp(a.missing, "error"))
+        return cli_usage_error(&cmd, "--missing: use impute, drop or error");
+    if (a.task && strcmp(a.task, "classify") && strcmp(a.task, "regress"))
+        return cli_usage_error(&cmd, "--task: use classify or regress");
+    if (a.class_weight && strcmp(a.class_weight, "balanced") &&
+        strcmp(a.class_weight, "none"))
+        return cli_usage_error(&cmd, "--class-weight: use balanced or none");
+    soma_table_options topt;
+    if (cli_table_options(a.sep, a.decimal, &a.na_values, &topt, msg, sizeof msg))
+        return cli_usage_error(&cmd, msg);
+    cli_set_table_options(&topt);
     if (a.val_labels && !a.val)
         return cli_usage_error(&cmd, "--val-labels goes with --val");
     if (a.val && a.val_split > 0)

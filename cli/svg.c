@@ -7,6 +7,7 @@
  * sans-serif fonts), which is all the layout needs.
  */
 #include "svg.h"
+#include "cli.h"
 
 #include "soma.h"
 
@@ -29,96 +30,6 @@
  * deficiency, and the dash pattern tells them apart in grey too. */
 #define COLOUR_TRAIN "#0072B2"
 #define COLOUR_VAL "#D55E00"
-
-/* ------------------------------------------------------------------------ */
-/* Writing a file atomically                                                */
-/* ------------------------------------------------------------------------ */
-
-typedef struct svg_out {
-    FILE *f;
-    const char *path;
-    char *tmp; /* the temporary file, or NULL when writing to stdout */
-} svg_out;
-
-static int out_open(svg_out *o, const char *path, char *msg, size_t msg_size)
-{
-    o->f = NULL;
-    o->path = path;
-    o->tmp = NULL;
-    if (!path || !*path) {
-        snprintf(msg, msg_size, "no output file given");
-        return -1;
-    }
-    if (strcmp(path, "-") == 0) {
-        o->f = stdout;
-        return 0;
-    }
-    size_t size = strlen(path) + 48;
-    o->tmp = malloc(size);
-    if (!o->tmp) {
-        snprintf(msg, msg_size, "%s: out of memory", path);
-        return -1;
-    }
-    int e = EEXIST;
-    for (int k = 0; k < 1000 && e == EEXIST; k++) {
-        snprintf(o->tmp, size, "%s.tmp.%ld.%d", path, (long)getpid(), k);
-        int fd = open(o->tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
-        if (fd < 0) {
-            e = errno;
-            continue;
-        }
-        o->f = fdopen(fd, "w");
-        if (o->f)
-            return 0;
-        e = errno;
-        close(fd);
-        unlink(o->tmp);
-        break;
-    }
-    snprintf(msg, msg_size, "%s: cannot create the temporary file '%s': %s",
-             path, o->tmp, e == EEXIST ? "too many exist" : strerror(e));
-    free(o->tmp);
-    o->tmp = NULL;
-    return -1;
-}
-
-/* Flushes, syncs and renames the temporary file over the path. */
-static int out_commit(svg_out *o, char *msg, size_t msg_size)
-{
-    if (!o->tmp) {
-        if (fflush(o->f) != 0 || ferror(o->f)) {
-            snprintf(msg, msg_size, "cannot write the picture to standard output");
-            return -1;
-        }
-        return 0;
-    }
-    /* errno only says why when one of these calls failed just now; a
-     * stream error from an earlier write has no reason of its own left */
-    errno = 0;
-    int ok = !ferror(o->f) && fflush(o->f) == 0 && fsync(fileno(o->f)) == 0;
-    int e = !ok && errno ? errno : EIO;
-    if (fclose(o->f) != 0 && ok) {
-        ok = 0;
-        e = errno;
-    }
-    o->f = NULL;
-    if (ok && rename(o->tmp, o->path) != 0) {
-        snprintf(msg, msg_size, "%s: cannot rename '%s' to it: %s", o->path,
-                 o->tmp, strerror(errno));
-        unlink(o->tmp);
-        free(o->tmp);
-        o->tmp = NULL;
-        return -1;
-    }
-    if (!ok) {
-        snprintf(msg, msg_size, "%s: cannot write '%s': %s", o->path, o->tmp,
-                 strerror(e));
-        unlink(o->tmp);
-    }
-    free(o->tmp);
-    o->tmp = NULL;
-    return ok ? 0 : -1;
-}
 
 /* ------------------------------------------------------------------------ */
 /* Text                                                                     */
@@ -657,8 +568,8 @@ int svg_learning_curves(const char *path, const char *title,
     double legend_y = 58 + 17.0 * n_lines, top = legend_y + 24;
     double height = top + PLOT_H + 56;
 
-    svg_out o;
-    if (out_open(&o, path, msg, msg_size) != 0)
+    cli_out o;
+    if (cli_out_open(&o, path, msg, msg_size) != 0)
         return -1;
     FILE *f = o.f;
     svg_begin(f, width, height, title, 0);
@@ -694,7 +605,7 @@ int svg_learning_curves(const char *path, const char *title,
     if (acc)
         draw_panel(f, c, has, 1, x, top);
     fputs("</svg>\n", f);
-    return out_commit(&o, msg, msg_size);
+    return cli_out_commit(&o, msg, msg_size);
 }
 
 /* ------------------------------------------------------------------------ */
@@ -781,8 +692,8 @@ int svg_confusion(const char *path, int n, const char *const *labels,
     width = fmax(width, 2 * PAGE_PAD + text_width(text_chars(sub), 12));
     width = fmax(width, 2 * PAGE_PAD + text_width(strlen(title), 16));
 
-    svg_out o;
-    if (out_open(&o, path, msg, msg_size) != 0) {
+    cli_out o;
+    if (cli_out_open(&o, path, msg, msg_size) != 0) {
         free(row);
         return -1;
     }
@@ -901,5 +812,5 @@ int svg_confusion(const char *path, int n, const char *const *labels,
     }
     fputs("</g>\n</svg>\n", f);
     free(row);
-    return out_commit(&o, msg, msg_size);
+    return cli_out_commit(&o, msg, msg_size);
 }

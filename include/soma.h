@@ -463,6 +463,9 @@ typedef struct soma_dataset {
     char **class_names;     /* [n_classes], sorted                         */
     size_t *line;           /* [n_rows]: the source line of each row (1-based,
                                for error messages), or NULL                */
+    int y_cols;             /* columns of y: 1 for one target (0 is read as
+                               1), or the number of regression targets;
+                               y is then [n_rows, y_cols]                  */
 } soma_dataset;
 
 void soma_dataset_free(soma_dataset *ds);
@@ -514,6 +517,224 @@ soma_status soma_csv_read(const char *path, const soma_csv_options *opt,
 soma_status soma_csv_parse(const char *data, size_t size, const char *name,
                            const soma_csv_options *opt, soma_dataset **out,
                            soma_error *err);
+
+/* ---- Tables as people have them -----------------------------------------
+ * soma_table_read reads a delimited text file (CSV, semicolon or tab
+ * separated, pipe separated, or aligned by runs of spaces), plain or
+ * gzipped (told by its magic bytes, never its name), streaming: the text is
+ * never held whole, only the cells. A cell is a number, a missing value or
+ * a text. soma_prep_fit then decides what each column is (numeric,
+ * categorical, left out), how missing values are filled and what the task
+ * is; soma_prep_apply turns a table into the numbers a net takes. A net
+ * carries its soma_prep (soma_net_set_prep), so the rows given to it later
+ * are raw rows exactly like the training file's. docs/model-format.md
+ * specifies how a prep is stored. */
+
+/* The missing-value tokens every table knows (pandas' common ones): the
+ * empty cell, NA, N/A, NaN, nan, null, NULL and ?. */
+#define SOMA_NA_DEFAULTS "", "NA", "N/A", "NaN", "nan", "null", "NULL", "?"
+
+typedef struct soma_table_options {
+    /* 0: detected from the header and the first rows among ',' ';' '\t'
+     * '|' and runs of spaces; ' ' means runs of spaces and tabs (leading
+     * ones ignored). */
+    char sep;
+    /* 0: '.', or ',' when the separator is not ',' and the numbers of the
+     * first rows are written with decimal commas; '.' or ',' to choose. */
+    char decimal;
+    const char *const *na_values; /* more missing-value tokens (borrowed) */
+    int n_na_values;
+    /* Columns (by name) whose cells are all kept as their text, numbers
+     * and missing-value tokens included: keys such as "007". */
+    const char *const *text_columns;
+    int n_text_columns;
+} soma_table_options;
+
+typedef struct soma_table soma_table;
+
+/* Reads path (plain or gzip) into a table: a header row of column names,
+ * then rows with as many fields each. Quoting follows RFC 4180 (double
+ * quotes, "" inside, line breaks inside quotes); LF, CRLF or CR line ends;
+ * a UTF-8 byte-order mark is skipped; blank lines are skipped; spaces and
+ * tabs around a field are trimmed. Errors (SOMA_ERR_FORMAT / _DATA / _IO)
+ * name the file and line: a row with another number of fields, an
+ * unterminated quote, a NUL byte, corrupt gzip data, duplicate column
+ * names (SOMA_ERR_DATA naming both), no data rows. Memory: 4 bytes a cell
+ * plus each column's distinct texts. *out: free with soma_table_free. */
+soma_status soma_table_read(const char *path, const soma_table_options *opt,
+                            soma_table **out, soma_error *err);
+/* The same from a buffer holding the whole (plain, not gzipped) text;
+ * name is for messages. */
+soma_status soma_table_parse(const void *data, size_t size, const char *name,
+                             const soma_table_options *opt, soma_table **out,
+                             soma_error *err);
+void soma_table_free(soma_table *t);
+
+size_t soma_table_n_rows(const soma_table *t);
+int soma_table_n_cols(const soma_table *t);
+const char *soma_table_col_name(const soma_table *t, int col); /* borrowed */
+/* The column called name (exact match), or -1. */
+int soma_table_find(const soma_table *t, const char *name);
+char soma_table_sep(const soma_table *t);     /* as read: ',' ';' ... ' ' */
+char soma_table_decimal(const soma_table *t); /* '.' or ',' */
+int soma_table_gzipped(const soma_table *t);
+const char *soma_table_name(const soma_table *t); /* the path, borrowed */
+/* The text of a cell: a text as read, a number in its shortest form
+ * (buf, cap >= 32, holds it), "" for a missing value; NULL out of range. */
+const char *soma_table_cell_text(const soma_table *t, size_t row, int col,
+                                 char *buf, size_t cap);
+
+typedef enum soma_role {
+    SOMA_ROLE_IGNORED = 0, /* left out; reason says why                    */
+    SOMA_ROLE_NUMERIC,     /* one input: the number (missing: fill)          */
+    SOMA_ROLE_CATEGORICAL, /* one input per category, one-hot               */
+    SOMA_ROLE_TARGET
+} soma_role;
+
+const char *soma_role_name(soma_role r); /* "ignored", "numeric", ...     */
+
+typedef enum soma_missing {
+    SOMA_MISSING_IMPUTE = 0, /* numeric: the training mean; categorical: a
+                                category of its own                       */
+    SOMA_MISSING_DROP,       /* training drops rows with a missing feature;
+                                later rows are still imputed              */
+    SOMA_MISSING_ERROR       /* a missing feature is an error naming it   */
+} soma_missing;
+
+typedef enum soma_task {
+    SOMA_TASK_AUTO = 0,
+    SOMA_TASK_CLASSIFY,
+    SOMA_TASK_REGRESS
+} soma_task;
+
+typedef struct soma_prep_options {
+    const char *const *targets; /* column names (>= 1; several: regression) */
+    int n_targets;
+    const char *const *categorical, *const *numeric, *const *ignore;
+    int n_categorical, n_numeric, n_ignore; /* forced roles, by name      */
+    soma_missing missing;
+    soma_task task;
+    /* The most categories a categorical column may have (0: 1000). An
+     * inferred column with more is left out; a forced one is an error. */
+    int max_categories;
+    /* Non-zero: keep constant numeric columns (for layers without bias, a
+     * constant input is the bias; the blog post's third input is one). */
+    int keep_constant;
+} soma_prep_options;
+
+typedef struct soma_prep_column {
+    char *name;
+    soma_role role;
+    char *reason;         /* one line: why this role (never NULL)         */
+    double fill;          /* numeric: the value for a missing cell        */
+    int n_categories;     /* categorical: the vocabulary, sorted by strcmp */
+    char **categories;
+    int missing_category; /* categorical: one more input for "missing"    */
+} soma_prep_column;
+
+/* What soma_prep_fit decided, read-only to callers. Inputs are laid out
+ * column by column in file order: a numeric column gives one, a
+ * categorical one n_categories (+ 1 with missing_category), others none. */
+typedef struct soma_prep {
+    int n_columns;
+    soma_prep_column *columns;  /* [n_columns], every column of the table */
+    char sep, decimal;          /* as the training file was read           */
+    int n_na_values;            /* the extra missing tokens it was read with */
+    char **na_values;
+    soma_missing missing;
+    soma_task task;             /* SOMA_TASK_CLASSIFY or SOMA_TASK_REGRESS */
+    char *task_reason;          /* one line                                 */
+    int n_targets;
+    int *targets;               /* [n_targets] column indices, output order */
+    int n_classes;              /* classification: the labels, sorted      */
+    char **classes;             /* (numerically when all are numbers)      */
+    /* Regression: y is trained as (y - mean) / std, and soma_prep_unscale
+     * turns outputs back into the target's units. NULL: no scaling. */
+    double *target_mean, *target_std;
+    int n_inputs;               /* the width of the encoded rows           */
+} soma_prep;
+
+/* Infers the roles of t's columns and fits what the encoding needs: fill
+ * values (means of the numbers), vocabularies, the classes or the target's
+ * mean and deviation. Rows whose target is missing are not used. Rules, in
+ * order: a forced role; a target; no value at all, or one value only:
+ * ignored; text that looks like dates, or in which almost every value is
+ * distinct (names, codes, free text), or with more than max_categories
+ * values: ignored; other text: categorical; numbers: numeric. The task
+ * (opt->task AUTO): text labels are classes; numbers are classes when they
+ * are whole, written without a decimal point, at most 32 distinct and each
+ * seen on 5 rows on average (or only two values); else regression.
+ * Errors name the file and column: an unknown column (SOMA_ERR_ARG), a
+ * column forced twice, a target that is entirely missing, a forced
+ * categorical column over max_categories, a text target for regression,
+ * no feature left. *out: free with soma_prep_free. */
+soma_status soma_prep_fit(const soma_table *t, const soma_prep_options *opt,
+                          soma_prep **out, soma_error *err);
+void soma_prep_free(soma_prep *p);
+
+/* A deep copy, or NULL (err says why). */
+soma_prep *soma_prep_clone(const soma_prep *p, soma_error *err);
+
+/* Counts soma_prep_apply reports. */
+typedef struct soma_prep_report {
+    size_t rows_in;          /* data rows in the table                     */
+    size_t dropped_target;   /* rows without a target value (not used)     */
+    size_t dropped_missing;  /* SOMA_MISSING_DROP: rows with a missing feature */
+    size_t imputed;          /* cells filled                               */
+    size_t unseen;           /* categorical cells with a category not in the
+                                vocabulary: encoded as all zeros           */
+    size_t unknown_class;    /* rows whose label is not one of the classes:
+                                y is -1 for them                           */
+    int unseen_col;          /* the first column with an unseen category, or -1 */
+} soma_prep_report;
+
+enum {
+    SOMA_PREP_TARGETS = 1, /* read the targets too (their columns must exist) */
+    SOMA_PREP_TRAINING = 2 /* apply the missing policy's row drops        */
+};
+
+/* Encodes t (which may be another file than the one fitted: columns are
+ * found by name, in any order, extra columns ignored) into a data set of
+ * n_inputs features. With SOMA_PREP_TARGETS, y holds the class index of
+ * each row (-1 for a label outside the classes) or the target values in
+ * their units ([n_rows, n_targets]), and rows with a missing target are
+ * left out. Errors naming file, line and column: a column the prep needs
+ * is absent; a numeric column holds text; a categorical column holds only
+ * numbers none of which is a category (a shifted or wrong column); a
+ * missing value under SOMA_MISSING_ERROR. rep may be NULL. */
+soma_status soma_prep_apply(const soma_prep *p, const soma_table *t, int flags,
+                            soma_dataset **out, soma_prep_report *rep,
+                            soma_error *err);
+
+/* The same, but x is written over t's cells where the encoded rows are no
+ * wider than the table's (no memory for a second copy); t holds no rows
+ * afterwards, whatever the result, and only soma_table_free is left to do
+ * with it. */
+soma_status soma_prep_apply_in_place(const soma_prep *p, soma_table *t,
+                                     int flags, soma_dataset **out,
+                                     soma_prep_report *rep, soma_error *err);
+
+/* Regression: y [n, n_targets] in place to the training scale, and outputs
+ * out [n, n_targets] of a net back to the target's units. No-ops without
+ * target scaling. */
+void soma_prep_scale(const soma_prep *p, float *y, size_t n);
+void soma_prep_unscale(const soma_prep *p, float *out, size_t n);
+
+/* The prep as JSON text (docs/model-format.md, "soma.preprocess"), and
+ * back; from_json validates every field (SOMA_ERR_FORMAT naming name, or
+ * SOMA_ERR_UNSUPPORTED for a later version). to_json's text is freed with
+ * soma_prep_json_free. */
+char *soma_prep_to_json(const soma_prep *p, soma_error *err);
+soma_prep *soma_prep_from_json(const char *json, const char *name,
+                               soma_error *err);
+void soma_prep_json_free(char *json);
+
+/* Gives net a copy of p (NULL removes it); p->n_inputs must equal the
+ * net's inputs. The prep is saved with the net. */
+soma_status soma_net_set_prep(soma_net *net, const soma_prep *p,
+                              soma_error *err);
+/* The net's prep (borrowed), or NULL for a net without one. */
+const soma_prep *soma_net_prep(const soma_net *net);
 
 /* ---- IDX files (MNIST, Fashion-MNIST) -----------------------------------
  * The IDX format: bytes 0-1 zero, byte 2 the element type (0x08: unsigned

@@ -34,11 +34,13 @@ static soma_dataset *subset(const soma_dataset *ds, const size_t *rows, size_t n
     o->n_rows = n;
     o->n_features = ds->n_features;
     o->n_classes = ds->n_classes;
+    o->y_cols = ds->y_cols;
+    size_t yc = ds->y_cols > 1 ? (size_t)ds->y_cols : 1;
     o->x = soma_alloc_array(n * d, sizeof(float));
     o->feature_names = copy_names(ds->feature_names, ds->n_features);
     int ok = o->x && (o->feature_names || !ds->feature_names);
     if (ds->y)
-        ok = ok && (o->y = soma_alloc_array(n, sizeof(float)));
+        ok = ok && (o->y = soma_alloc_array(n, yc * sizeof(float)));
     if (ds->line)
         ok = ok && (o->line = soma_alloc_array(n, sizeof(size_t)));
     if (ds->target_name)
@@ -52,7 +54,7 @@ static soma_dataset *subset(const soma_dataset *ds, const size_t *rows, size_t n
     for (size_t i = 0; i < n; i++) {
         memcpy(o->x + i * d, ds->x + rows[i] * d, d * sizeof(float));
         if (ds->y)
-            o->y[i] = ds->y[rows[i]];
+            memcpy(o->y + i * yc, ds->y + rows[i] * yc, yc * sizeof(float));
         if (ds->line)
             o->line[i] = ds->line[rows[i]];
     }

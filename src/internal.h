@@ -70,6 +70,78 @@ unsigned long soma_debug_alloc_count(void);
  * with a negative value. Not thread-safe; tests only. */
 void soma_debug_small_step_work(double work);
 
+/* ---- Tables (io/table.c, prep.c) ----------------------------------------
+ * A table keeps its cells as float bits, row-major [n_rows, n_cols]: a
+ * number is itself, a missing value and a text are quiet NaNs (see
+ * table.c). Each column keeps its distinct texts in a soma_dict. */
+enum { SOMA_CELL_NUMBER, SOMA_CELL_MISSING, SOMA_CELL_TEXT };
+int soma_cell_kind(uint32_t cell);
+uint32_t soma_cell_text_id(uint32_t cell); /* SOMA_CELL_TEXT only */
+float soma_cell_number(uint32_t cell);     /* SOMA_CELL_NUMBER only */
+
+typedef struct soma_dict {
+    size_t *off;            /* [n] text k at pool + off[k], NUL-terminated */
+    uint32_t *len;          /* [n] */
+    uint64_t *hash;         /* [n] */
+    uint32_t n, cap;
+    char *pool;
+    size_t pool_len, pool_cap;
+    uint32_t *slots;        /* open addressing; UINT32_MAX is empty */
+    size_t n_slots;
+} soma_dict;
+
+int64_t soma_dict_find(const soma_dict *d, const char *s, size_t len);
+int64_t soma_dict_add(soma_dict *d, const char *s, size_t len);
+void soma_dict_free(soma_dict *d);
+#define SOMA_DICT_TEXT(d, k) ((d)->pool + (d)->off[k])
+
+/* What reading counted in each column. */
+typedef struct soma_table_stats {
+    size_t n_number, n_missing, n_text;
+    size_t n_point;         /* numbers written with a decimal point or an
+                               exponent */
+    size_t first_text_line; /* line of the first text, 0 for none */
+    int overflow;           /* more distinct texts than are kept */
+    int as_text;            /* every cell is kept as text */
+} soma_table_stats;
+
+struct soma_table {
+    char *name;
+    int n_cols;
+    char **names;           /* [n_cols] */
+    soma_dict *dicts;       /* [n_cols] */
+    soma_table_stats *stats;/* [n_cols] */
+    size_t n_rows, rows_cap;
+    uint32_t *cells;        /* [n_rows, n_cols] */
+    size_t *line;           /* [n_rows] source line of each row */
+    char sep, decimal;
+    int sep_detected, gzipped;
+    int n_na;
+    char **na;              /* extra missing-value tokens */
+};
+
+/* Whether s[0..len) is one of t's missing-value tokens. */
+int soma_table_is_na(const soma_table *t, const char *s, size_t len);
+
+/* Plain decimals ("-12.5", "3e-4", with point as the decimal mark) parsed
+ * without strtod: when the digits fit in 53 bits and the power of ten is
+ * at most 22, one multiply or divide rounds correctly (Clinger's fast
+ * path), so the result is the bits strtod gives. Returns 0 for anything
+ * else, valid numbers included. *has_point (may be NULL) is set when the
+ * text had a decimal point or an exponent. */
+int soma_fast_decimal(const char *s, size_t len, char point, double *v,
+                      int *has_point);
+
+/* The whole of s[0..len) as a finite number that fits a float (decimal
+ * mark point): 1, else 0; soma_fast_decimal first, then strtod on what
+ * looks like a number (no "inf", no hex). */
+int soma_parse_cell_number(const char *s, size_t len, char point, double *v,
+                           int *has_point);
+
+/* The shortest "%.Ng" text that reads back as v: how a number in a
+ * categorical column or a class label is named. */
+void soma_format_number(float v, char *buf, size_t cap);
+
 /* ---- PRNG ---------------------------------------------------------------
  * xoshiro256** seeded through splitmix64: fast, 256 bits of state, the
  * same sequence on every platform. */
@@ -107,6 +179,7 @@ struct soma_net {
     char **features;
     int n_meta;
     char **meta_keys, **meta_values;
+    soma_prep *preprocess;   /* raw table rows to inputs, or NULL */
 
     int threads;             /* for predict and evaluate, 0 = all cores */
 

@@ -184,6 +184,7 @@ void soma_net_free(soma_net *net)
     free_strings(net->features, net->n_features);
     free_strings(net->meta_keys, net->n_meta);
     free_strings(net->meta_values, net->n_meta);
+    soma_prep_free(net->preprocess);
     soma_free(net->ws);
     soma_free(net->prep);
     soma_exec_free(net->exec);
@@ -207,7 +208,8 @@ soma_net *soma_net_clone(const soma_net *src, soma_error *err)
         soma_net_set_classes(net, src->n_classes,
                              (const char *const *)src->classes, err) != SOMA_OK ||
         soma_net_set_features(net, src->n_features,
-                              (const char *const *)src->features, err) != SOMA_OK)
+                              (const char *const *)src->features, err) != SOMA_OK ||
+        soma_net_set_prep(net, src->preprocess, err) != SOMA_OK)
         goto fail;
     for (int i = 0; i < src->n_meta; i++)
         if (soma_net_set_meta(net, src->meta_keys[i], src->meta_values[i], err) !=
@@ -587,4 +589,25 @@ int soma_net_n_meta(const soma_net *net) { return net ? net->n_meta : 0; }
 const char *soma_net_meta_key(const soma_net *net, int i)
 {
     return net && i >= 0 && i < net->n_meta ? net->meta_keys[i] : NULL;
+}
+
+soma_status soma_net_set_prep(soma_net *net, const soma_prep *p, soma_error *err)
+{
+    if (!net)
+        return soma_fail(err, SOMA_ERR_ARG, "no network given");
+    if (p && p->n_inputs != net->n_inputs)
+        return soma_fail(err, SOMA_ERR_ARG,
+                         "the preprocessing gives %d inputs, the network takes %d",
+                         p->n_inputs, net->n_inputs);
+    soma_prep *copy = NULL;
+    if (p && !(copy = soma_prep_clone(p, err)))
+        return err ? err->code : SOMA_ERR_NOMEM;
+    soma_prep_free(net->preprocess);
+    net->preprocess = copy;
+    return SOMA_OK;
+}
+
+const soma_prep *soma_net_prep(const soma_net *net)
+{
+    return net ? net->preprocess : NULL;
 }

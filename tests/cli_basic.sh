@@ -26,7 +26,7 @@ acc=$(awk '/^accuracy/ {print $2}' "$TMP/out")
 check "iris_heldout_accuracy_${acc}_at_least_0.95" awk "BEGIN { exit !($acc >= 0.95) }"
 check iris_eval_confusion grep -q 'virginica' "$TMP/out"
 expect_ok iris_predict "$SOMA" predict "$TMP/iris.safetensors" "$TMP/iris_test.csv"
-check iris_predict_header sh -c "head -1 '$TMP/out' | grep -qx 'predicted,setosa,versicolor,virginica'"
+check iris_predict_header sh -c "head -1 '$TMP/out' | grep -qx 'predicted_species,p_setosa,p_versicolor,p_virginica'"
 check iris_predict_rows sh -c "[ \$(wc -l <'$TMP/out') -eq 31 ]"
 cp "$TMP/out" "$TMP/pred1"
 # columns in another order, target column dropped: same predictions
@@ -58,7 +58,7 @@ check no_model_after_error test ! -e "$TMP/x.safetensors"
 printf 'a,b,y\n0,1,no\n1,0,yes\n1,1,yes\n0,0,no\n' >"$TMP/yesno.csv"
 expect_ok binary_text_labels "$SOMA" train "$TMP/yesno.csv" --target y --epochs 200 --quiet -o "$TMP/yn.safetensors"
 "$SOMA" predict "$TMP/yn.safetensors" "$TMP/yesno.csv" >"$TMP/out"
-check binary_predict_header sh -c "head -1 '$TMP/out' | grep -qx 'predicted,no,yes'"
+check binary_predict_header sh -c "head -1 '$TMP/out' | grep -qx 'predicted_y,p_no,p_yes'"
 
 # ---- regression: y = 2a - 3b + 1 -------------------------------------------
 awk 'BEGIN { print "a,b,y"; s = 1; for (i = 0; i < 200; i++) {
@@ -67,10 +67,10 @@ awk 'BEGIN { print "a,b,y"; s = 1; for (i = 0; i < 200; i++) {
     printf "%.6f,%.6f,%.6f\n", a, b, 2 * a - 3 * b + 1 } }' >"$TMP/lin.csv"
 expect_ok regression_train "$SOMA" train "$TMP/lin.csv" --target y --layers none --epochs 200 --quiet -o "$TMP/lin.safetensors"
 expect_ok regression_eval "$SOMA" eval "$TMP/lin.safetensors" "$TMP/lin.csv"
-loss=$(awk '/^loss/ {print $2}' "$TMP/out")
+loss=$(awk '/^mse/ {print $2}' "$TMP/out")
 check "regression_mse_${loss}_below_1e-3" awk "BEGIN { exit !($loss < 1e-3) }"
 "$SOMA" predict "$TMP/lin.safetensors" "$TMP/lin.csv" >"$TMP/out"
-check regression_predict_header sh -c "head -1 '$TMP/out' | grep -qx y"
+check regression_predict_header sh -c "head -1 '$TMP/out' | grep -qx predicted_y"
 
 # ---- bad input: a clear one-line error, non-zero exit, no crash -------------
 expect_error train_missing_target 2 "--target is required" "$SOMA" train $IRIS -o "$TMP/x.safetensors"
@@ -87,20 +87,22 @@ expect_error train_bad_loss_combo 1 "loss bce needs a sigmoid output" "$SOMA" tr
 expect_error train_bad_val_split 2 "--val-split needs a number" "$SOMA" train $IRIS --target species --val-split 1.5 -o "$TMP/x.safetensors"
 expect_error train_save_missing_dir 1 "$TMP/no/such/dir/m.safetensors" "$SOMA" train $IRIS --target species --epochs 1 --quiet -o "$TMP/no/such/dir/m.safetensors"
 printf 'a,b,y\n1,2,0\n3,x,1\n' >"$TMP/bad_number.csv"
-expect_error csv_bad_number 1 "bad_number.csv: line 3, column 'b'" "$SOMA" train "$TMP/bad_number.csv" --target y -o "$TMP/x.safetensors"
+expect_error csv_bad_number 1 "bad_number.csv: line 3, column 'b': 'x' is not a number" "$SOMA" train "$TMP/bad_number.csv" --target y --numeric b -o "$TMP/x.safetensors"
 printf 'a,b,y\n1,2,0\n3,4\n' >"$TMP/short_row.csv"
 expect_error csv_short_row 1 "short_row.csv: line 3" "$SOMA" train "$TMP/short_row.csv" --target y -o "$TMP/x.safetensors"
 printf 'a,b,y\n1,2,0\n3,"4,1\n' >"$TMP/open_quote.csv"
 expect_error csv_unterminated_quote 1 "open_quote.csv: line 3" "$SOMA" train "$TMP/open_quote.csv" --target y -o "$TMP/x.safetensors"
-printf 'a,b,y\n1,nan,0\n3,4,1\n' >"$TMP/nan.csv"
-expect_error csv_nan 1 "nan.csv: line 2, column 'b'" "$SOMA" train "$TMP/nan.csv" --target y -o "$TMP/x.safetensors"
+printf 'a,b,y\n1,nan,0\n3,4,1\n5,6,1\n' >"$TMP/nan.csv"
+expect_error csv_nan 1 "nan.csv: line 2, column 'b': missing value" "$SOMA" train "$TMP/nan.csv" --target y --missing error -o "$TMP/x.safetensors"
 printf 'a,b,y\n' >"$TMP/empty.csv"
 expect_error csv_no_rows 1 "no data rows" "$SOMA" train "$TMP/empty.csv" --target y -o "$TMP/x.safetensors"
 printf 'a,b,y\n1,2,0\n3,4,0\n' >"$TMP/oneclass.csv"
 expect_error one_class 1 "has only one value" "$SOMA" train "$TMP/oneclass.csv" --target y -o "$TMP/x.safetensors"
 # eval with a label the model has never seen
 sed 's/virginica/tulip/' "$TMP/iris_test.csv" >"$TMP/tulip.csv"
-expect_error eval_unknown_label 1 "'tulip'" "$SOMA" eval "$TMP/iris.safetensors" "$TMP/tulip.csv"
+expect_ok eval_unknown_label "$SOMA" eval "$TMP/iris.safetensors" "$TMP/tulip.csv"
+check eval_unknown_label_warns grep -q "with a label the model never saw (counted as wrong)" "$TMP/err"
+check eval_unknown_label_wrong grep -q "^accuracy  0.6" "$TMP/out"
 # predict on data without one of the model's features
 cut -d, -f1-3 "$TMP/iris_test.csv" >"$TMP/nofeature.csv"
 expect_error predict_missing_feature 1 "petal_width" "$SOMA" predict "$TMP/iris.safetensors" "$TMP/nofeature.csv"

@@ -54,7 +54,7 @@ expect_ok idx_eval "$SOMA" eval "$M" "$TMP/img" --labels "$TMP/lab"
 acc=$(awk '/^accuracy/ {print $2}' "$TMP/out")
 check "idx_eval_accuracy_${acc}_at_least_0.95" awk "BEGIN { exit !($acc >= 0.95) }"
 expect_ok idx_predict "$SOMA" predict "$M" "$TMP/img"
-check idx_predict_header sh -c "head -1 '$TMP/out' | grep -qx 'predicted,0,1,2,3'"
+check idx_predict_header sh -c "head -1 '$TMP/out' | grep -qx 'predicted_label,p_0,p_1,p_2,p_3'"
 check idx_predict_rows sh -c "[ \$(wc -l <'$TMP/out') -eq 401 ]"
 cp "$TMP/out" "$TMP/pred_plain"
 
@@ -142,5 +142,5 @@ else
     check "fashion_test_accuracy_${acc}_at_least_0.80" awk "BEGIN { exit !(${acc:-0} >= 0.80) }"
     "$SOMA" predict "$F" "$FASHION/t10k-images-idx3-ubyte.gz" >"$TMP/fashion_pred" 2>"$TMP/err"
     check fashion_predict_rows sh -c "[ \$(wc -l <'$TMP/fashion_pred') -eq 10001 ]"
-    check fashion_predict_header sh -c "head -1 '$TMP/fashion_pred' | grep -qx 'predicted,0,1,2,3,4,5,6,7,8,9'"
+    check fashion_predict_header sh -c "head -1 '$TMP/fashion_pred' | grep -qx 'predicted_label,p_0,p_1,p_2,p_3,p_4,p_5,p_6,p_7,p_8,p_9'"
 fi

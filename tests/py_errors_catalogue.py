@@ -57,6 +57,8 @@ ALLOW = {
                          "unreachable on 64-bit: JSON integers stop at 2^63-1"),
     "E-MODEL-META-COUNT": (["too many metadata entries"],
                            "over 2^31 entries cannot fit a 100 MB header"),
+    "E-PREP-TOO-WIDE": (["after one-hot encoding"],
+                        "needs some 17 million categories in one table"),
     "E-PREDICT-WIDTH": (["network too wide"],
                         "rows x 2^24 units cannot overflow size_t on 64-bit"),
     "E-THREAD-START": (["cannot start worker thread"],

@@ -1,6 +1,12 @@
 #!/usr/bin/env python3
 """A model saved by `soma train`, read back with numpy alone, gives the same
-outputs as `soma predict` to 1e-5.
+outputs as `soma predict` to 1e-5 (relative to the value, for regression
+outputs in the target's units).
+
+The preprocessing is applied from the model's "soma.preprocess" metadata
+alone (docs/model-format.md), written here from the specification: raw rows
+with missing values, decimal commas and categories never seen in training
+go in, as they go into `soma predict`.
 
 The safetensors file is parsed here from its specification (8-byte length,
 JSON header, little-endian F32 data), not with soma's code, and the forward
@@ -10,6 +16,7 @@ and PyTorch where they are installed.
 import csv
 import io
 import json
+import re
 import os
 import struct
 import subprocess
@@ -69,6 +76,71 @@ def forward(meta, tensors, x):
     return a
 
 
+# docs/model-format.md, "soma.preprocess": the missing-value tokens every
+# table knows
+NA_TOKENS = {"", "NA", "N/A", "NaN", "nan", "null", "NULL", "?", "n/a", "<NA>",
+             "#N/A", "#NA", "None", "-NaN", "-nan", "#N/A N/A", "-1.#IND",
+             "-1.#QNAN", "1.#IND", "1.#QNAN"}
+NUMBER = re.compile(r"^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$")
+
+
+def cell_number(text, decimal):
+    """The number a cell holds, or None for text."""
+    t = text.replace(",", ".") if decimal == "," else text
+    if "," in t or not NUMBER.match(t):
+        return None
+    v = float(t)
+    if not np.isfinite(np.float32(v)):
+        return None
+    return float(np.float32(v))
+
+
+def shortest(v):
+    """A number's name as a category: the shortest %g that reads back."""
+    for p in range(1, 10):
+        s = "%.*g" % (p, v)
+        if np.float32(float(s)) == np.float32(v):
+            return s
+    return "%.9g" % v
+
+
+def read_rows(path, prep):
+    sep = prep["sep"]
+    with open(path, newline="") as f:
+        if sep == " ":
+            rows = [line.split() for line in f if line.strip()]
+        else:
+            rows = [r for r in csv.reader(f, delimiter=sep) if r]
+    header = [h.strip() for h in rows[0]]
+    return [dict(zip(header, (c.strip() for c in r))) for r in rows[1:]]
+
+
+def encode(prep, rows):
+    """Raw rows to the model's inputs, from soma.preprocess alone."""
+    na = NA_TOKENS | set(prep["na_values"])
+    out = []
+    for r in rows:
+        x = []
+        for col in prep["columns"]:
+            text = r[col["name"]] if col["role"] in ("numeric", "categorical") else None
+            if col["role"] == "numeric":
+                x.append(col["fill"] if text in na else cell_number(text, prep["decimal"]))
+            elif col["role"] == "categorical":
+                cats = col["categories"]
+                one = [0.0] * (len(cats) + (1 if col["missing_category"] else 0))
+                if text in na:
+                    if col["missing_category"]:
+                        one[-1] = 1.0
+                else:
+                    v = cell_number(text, prep["decimal"])
+                    name = shortest(v) if v is not None else text
+                    if name in cats:
+                        one[cats.index(name)] = 1.0
+                x.extend(one)
+        out.append(x)
+    return np.array(out, dtype=np.float64)
+
+
 def soma_predict(model, data):
     out = subprocess.run([SOMA, "predict", model, data], check=True,
                          capture_output=True, text=True).stdout
@@ -76,7 +148,7 @@ def soma_predict(model, data):
     return rows[0], rows[1:]
 
 
-def check_model(tag, train_args, data):
+def check_model(tag, train_args, data, predict_data=None):
     with tempfile.TemporaryDirectory() as tmp:
         model = os.path.join(tmp, "m.safetensors")
         subprocess.run([SOMA, "train", data, "-o", model, "--quiet"] + train_args,
@@ -85,11 +157,13 @@ def check_model(tag, train_args, data):
         report(tag + "_metadata", meta.get("format") == "soma"
                and meta.get("soma.format_version") == "1", str(meta))
         features = json.loads(meta["soma.features"])
-        with open(data) as f:
-            rows = list(csv.DictReader(f))
-        x = np.array([[float(r[c]) for c in features] for r in rows])
+        prep = json.loads(meta["soma.preprocess"])
+        report(tag + "_preprocess_version_1", prep["version"] == 1)
+        x = encode(prep, read_rows(predict_data or data, prep))
         ref = forward(meta, tensors, x)
-        header, pred = soma_predict(model, data)
+        if "target_mean" in prep:
+            ref = ref * np.array(prep["target_std"]) + np.array(prep["target_mean"])
+        header, pred = soma_predict(model, predict_data or data)
         if "soma.classes" in meta:
             classes = json.loads(meta["soma.classes"])
             got = np.array([[float(v) for v in r[1:]] for r in pred])
@@ -100,7 +174,7 @@ def check_model(tag, train_args, data):
             report(tag + "_labels_match", labels_ok)
         else:
             got = np.array([[float(v) for v in r] for r in pred])
-        err = float(np.max(np.abs(got - ref)))
+        err = float(np.max(np.abs(got - ref) / np.maximum(1.0, np.abs(ref))))
         report(tag + "_numpy_matches_soma_predict_to_1e-5", err <= 1e-5,
                "max difference %g" % err)
 
@@ -139,9 +213,11 @@ def check_model(tag, train_args, data):
                 for layer, lin in zip(layers, net.layers):
                     a = tact[layer["activation"]](lin(a))
             t = a.double().numpy()
+            if "target_mean" in prep:
+                t = t * np.array(prep["target_std"]) + np.array(prep["target_mean"])
             if t.shape[1] == 1 and got.shape[1] == 2:
                 t = np.hstack([1 - t, t])
-            terr = float(np.max(np.abs(got - t)))
+            terr = float(np.max(np.abs(got - t) / np.maximum(1.0, np.abs(t))))
             report(tag + "_torch_nn_linear_matches_to_1e-5", terr <= 1e-5,
                    "max difference %g" % terr)
 
@@ -168,6 +244,36 @@ def main():
                 f.write("%.5f,%.5f,%.5f,%.5f\n" % (r[0], r[1], r[2], 3 * r[0] - r[1] + 0.5))
         check_model("regression_linear", ["--target", "value", "--layers", "6",
                                           "--activation", "sigmoid", "--epochs", "20"], data2)
+        # a messy table: semicolons, decimal commas, missing values of
+        # several spellings, text columns, an identifier; predicted on
+        # rows with missing values and categories never seen in training
+        messy = os.path.join(tmp, "messy.csv")
+        messy_test = os.path.join(tmp, "messy_test.csv")
+        colours = ["red", "green", "blue"]
+        def messy_rows(n, seed, unseen):
+            r = np.random.RandomState(seed)
+            out = []
+            for i in range(n):
+                size = r.uniform(1, 10)
+                colour = colours[r.randint(3)] if not (unseen and i % 5 == 0) else "purple"
+                grade = str(r.randint(1, 4))
+                price = 1000 * size + 800 * colours.index(colour if colour in colours else "red") \
+                    + 100000 + r.randn() * 50
+                cells = ["id-%d" % i, ("%.2f" % size).replace(".", ","), colour, grade,
+                         ("%.1f" % price).replace(".", ","), "yes" if size > 5 else "no"]
+                if i % 7 == 3:
+                    cells[1] = ["NA", "", "?"][i % 3]
+                if i % 11 == 4:
+                    cells[2] = "NULL"
+                out.append(";".join(cells))
+            return out
+        for path, n, seed, unseen in ((messy, 200, 1, False), (messy_test, 60, 2, True)):
+            with open(path, "w") as f:
+                f.write("code;size;colour;grade;price;big\n" + "\n".join(messy_rows(n, seed, unseen)) + "\n")
+        check_model("messy_regression", ["--target", "price", "--categorical", "grade",
+                                         "--layers", "8", "--epochs", "30"], messy, messy_test)
+        check_model("messy_classes", ["--target", "big", "--ignore", "price",
+                                      "--layers", "8", "--epochs", "30"], messy, messy_test)
     sys.exit(1 if failures else 0)
 
 

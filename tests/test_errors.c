@@ -11,6 +11,7 @@
 #include "io/safetensors.h" /* and internal.h */
 
 #include "../cli/svg.c"
+#include "../cli/out.c"
 
 #include <stdlib.h>
 #include <unistd.h>

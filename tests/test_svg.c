@@ -10,6 +10,7 @@
 #include "harness.h"
 
 #include "../cli/svg.c"
+#include "../cli/out.c"
 
 #include <dirent.h>
 #include <sys/stat.h>

@@ -338,65 +338,11 @@ static int parse_number(const char *s, double *v)
     return NUM_OK;
 }
 
-/* Plain decimals ("-12.5", "3e-4") without strtod, which is a third of the
- * load time otherwise. When the digits fit in 53 bits and the power of ten
- * is at most 22, both are exact doubles and one multiply or divide rounds
- * correctly, so the result is the bits strtod gives (Clinger's fast path).
- * Returns 0 for anything else, including valid numbers it does not handle,
- * which then go through strtod. Needs arithmetic in double itself, not in
- * x87 extended precision (which would round twice). */
+/* Plain decimals go through soma_fast_decimal (table.c) first, which
+ * gives the bits strtod would, without strtod's cost. */
 static int fast_decimal(const char *s, size_t len, double *v)
 {
-#if FLT_EVAL_METHOD == 0
-    static const double pow10[] = {
-        1e0,  1e1,  1e2,  1e3,  1e4,  1e5,  1e6,  1e7,  1e8,  1e9,  1e10, 1e11,
-        1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22,
-    };
-    const char *end = s + len;
-    uint64_t m = 0;
-    int neg = 0, digits = 0, e10 = 0;
-    double r;
-
-    if (s < end && (*s == '-' || *s == '+'))
-        neg = *s++ == '-';
-    for (; s < end && *s >= '0' && *s <= '9'; s++, digits++) {
-        if (m > (UINT64_MAX - 9) / 10)
-            return 0;
-        m = m * 10 + (uint64_t)(*s - '0');
-    }
-    if (s < end && *s == '.') {
-        for (s++; s < end && *s >= '0' && *s <= '9'; s++, digits++, e10--) {
-            if (m > (UINT64_MAX - 9) / 10)
-                return 0;
-            m = m * 10 + (uint64_t)(*s - '0');
-        }
-    }
-    if (digits == 0)
-        return 0;
-    if (s < end && (*s == 'e' || *s == 'E')) {
-        int eneg = 0, ex = 0, edigits = 0;
-        s++;
-        if (s < end && (*s == '-' || *s == '+'))
-            eneg = *s++ == '-';
-        for (; s < end && *s >= '0' && *s <= '9'; s++, edigits++)
-            if ((ex = ex * 10 + (*s - '0')) > 1000)
-                return 0;
-        if (edigits == 0)
-            return 0;
-        e10 += eneg ? -ex : ex;
-    }
-    if (s != end || m > (UINT64_C(1) << 53) || e10 < -22 || e10 > 22)
-        return 0;
-    r = (double)m;
-    r = e10 < 0 ? r / pow10[-e10] : r * pow10[e10];
-    *v = neg ? -r : r;
-    return 1;
-#else
-    (void)s;
-    (void)len;
-    (void)v;
-    return 0;
-#endif
+    return soma_fast_decimal(s, len, '.', v, NULL);
 }
 
 /* Doubles at or beyond this round to infinity as floats: FLT_MAX plus half

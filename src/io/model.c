@@ -64,7 +64,7 @@ void soma_model_parts_free(soma_model_parts *p)
         return;
     soma_free(p->tensors);
     soma_free(p->meta);
-    for (int i = 0; i < 4; i++)
+    for (int i = 0; i < 5; i++)
         soma_free(p->owned[i]);
     memset(p, 0, sizeof *p);
 }
@@ -105,7 +105,7 @@ soma_status soma_model_parts_build(const soma_net *net, soma_model_parts *p,
                          "a class label, feature name or metadata string is "
                          "not valid UTF-8");
 
-    size_t nt = 2 * (size_t)L + 2, nm = 7 + (size_t)net->n_meta;
+    size_t nt = 2 * (size_t)L + 2, nm = 8 + (size_t)net->n_meta;
     p->tensors = soma_alloc_zero(nt, sizeof *p->tensors);
     p->meta = soma_alloc_zero(nm, sizeof *p->meta);
     char *names = p->owned[0] = soma_alloc_zero(nt, NAME_SIZE);
@@ -163,6 +163,15 @@ soma_status soma_model_parts_build(const soma_net *net, soma_model_parts *p,
         if (!p->owned[3])
             goto nomem;
         p->meta[m++] = (soma_st_pair){"soma.features", p->owned[3]};
+    }
+    if (net->preprocess) {
+        p->owned[4] = soma_prep_to_json(net->preprocess, err);
+        if (!p->owned[4]) {
+            soma_status st = err ? err->code : SOMA_ERR_NOMEM;
+            soma_model_parts_free(p);
+            return st;
+        }
+        p->meta[m++] = (soma_st_pair){"soma.preprocess", p->owned[4]};
     }
     for (int i = 0; i < net->n_meta; i++)
         p->meta[m++] = (soma_st_pair){net->meta_keys[i], net->meta_values[i]};
@@ -651,6 +660,17 @@ static soma_status fill_net(const soma_st_file *f, soma_net *net,
                              "%s: soma.features has %d names but the model has "
                              "%d inputs",
                              name, net->n_features, net->n_inputs);
+    }
+    const char *prep = soma_st_meta(f, "soma.preprocess");
+    if (prep) {
+        net->preprocess = soma_prep_from_json(prep, name, err);
+        if (!net->preprocess)
+            return err ? err->code : SOMA_ERR_FORMAT;
+        if (net->preprocess->n_inputs != net->n_inputs)
+            return soma_fail(err, SOMA_ERR_FORMAT,
+                             "%s: soma.preprocess gives %d inputs but the model "
+                             "has %d",
+                             name, net->preprocess->n_inputs, net->n_inputs);
     }
     return read_user_meta(f, net, name, err);
 }

@@ -124,7 +124,7 @@ typedef struct soma_model_parts {
     size_t n_tensors;
     soma_st_pair *meta;
     size_t n_meta;
-    char *owned[4];             /* storage behind names and values above */
+    char *owned[5];             /* storage behind names and values above */
     char inputs[24];            /* the text of soma.inputs */
 } soma_model_parts;
 
