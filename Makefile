@@ -56,8 +56,11 @@ SOMA_MAP  := $(BUILD)/soma.map
 
 # Debian packages the build and the tests need; `make deps` installs the
 # missing ones (dataset-fashion-mnist: the IDX files tests/cli_idx.sh
-# trains on).
+# trains on; python3-vega-datasets and python3-sklearn's CSV files: the real
+# tables that tests/py_sklearn_compare.py and the tutorial train on, with
+# scikit-learn and pandas as the reference).
 DEPS_PKGS := gcc make pkg-config libjansson-dev zlib1g-dev python3 python3-numpy \
+             python3-sklearn python3-pandas python3-vega-datasets \
              dataset-fashion-mnist man-db groff-base cmake bash binutils
 
 .PHONY: all deps demo check test install uninstall clean help
@@ -75,6 +78,7 @@ help:
 	@echo "make check-valgrind  the test programs under valgrind --leak-check=full"
 	@echo "make bench      bench-deps + soma beside PyTorch and FANN (BENCHMARKS.md);"
 	@echo "                BENCH_QUICK=1 for a short run"
+	@echo "make bench-csv  loading a 1 GB CSV: soma beside pandas read_csv"
 
 deps:
 	@if ! command -v dpkg-query >/dev/null 2>&1; then \
@@ -198,9 +202,17 @@ check-tsan:
 # keeps other sessions' background jobs off the cores (see bench/run.sh).
 # `time` gives /usr/bin/time -v for the peak-RSS figure.
 BENCH_PKGS := python3-torch libopenblas-dev libfann-dev dataset-fashion-mnist time
-.PHONY: bench bench-deps
+.PHONY: bench bench-deps bench-csv
 bench-deps:
 	@$(MAKE) --no-print-directory deps DEPS_PKGS="$(BENCH_PKGS)"
+
+# Loading a generated 1 GB numeric CSV: soma train --epochs 0 beside pandas
+# read_csv, time and peak RSS (bench/csv_load.sh; CSV_BENCH_MB=N for
+# another size).
+bench-csv:
+	@$(MAKE) --no-print-directory deps DEPS_PKGS="python3-pandas time"
+	$(MAKE) $(SOMA)
+	BUILD=$(BUILD) PYTHON=$(PYTHON) sh bench/csv_load.sh
 
 bench: bench-deps
 	$(MAKE) $(STATIC)

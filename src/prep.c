@@ -357,6 +357,31 @@ static void cell_text(const soma_table *t, int c, uint32_t cell, char *buf,
     }
 }
 
+/* Categories and class labels are saved in the model, which holds UTF-8
+ * only: an error naming the line of the first value that is not. */
+static soma_status check_utf8(fit_state *s, int c, char *const *v, int n)
+{
+    const soma_table *t = s->t;
+    for (int k = 0; k < n; k++) {
+        if (soma_utf8_valid(v[k]))
+            continue;
+        size_t line = 0;
+        for (size_t i = 0; i < t->n_rows && !line; i++) {
+            uint32_t cell = t->cells[i * (size_t)t->n_cols + (size_t)c];
+            if (s->used[i] && soma_cell_kind(cell) == SOMA_CELL_TEXT &&
+                soma_cell_text_id(cell) < t->dicts[c].n &&
+                strcmp(SOMA_DICT_TEXT(&t->dicts[c], soma_cell_text_id(cell)),
+                       v[k]) == 0)
+                line = t->line[i];
+        }
+        return soma_fail(s->err, SOMA_ERR_DATA,
+                         "%s: line %zu, column '%.*s': the text is not valid "
+                         "UTF-8 (save the file as UTF-8)",
+                         t->name, line, NAME_SHOW, t->names[c]);
+    }
+    return SOMA_OK;
+}
+
 static soma_status fit_categorical(fit_state *s, int c, int forced, int limit)
 {
     soma_prep_column *col = &s->p->columns[c];
@@ -381,7 +406,7 @@ static soma_status fit_categorical(fit_state *s, int c, int forced, int limit)
     col->role = SOMA_ROLE_CATEGORICAL;
     col->categories = v;
     col->n_categories = n;
-    return SOMA_OK;
+    return check_utf8(s, c, v, n);
 }
 
 static soma_status infer_column(fit_state *s, int c, int limit)
@@ -451,7 +476,7 @@ static soma_status infer_column(fit_state *s, int c, int limit)
         col->categories = NULL;
         col->n_categories = 0;
         col->role = SOMA_ROLE_IGNORED;
-        REASON("constant (every value is '%.40s')", SOMA_DICT_TEXT(d, 0));
+        REASON("constant (one value on every row)");
         return SOMA_OK;
     }
     if (k.number)
@@ -554,7 +579,7 @@ static soma_status fit_targets(fit_state *s)
         }
         p->classes = v;
         p->n_classes = n;
-        return SOMA_OK;
+        return check_utf8(s, tc, v, n);
     }
     /* regression: numbers only, standardised */
     p->target_mean = soma_alloc_zero((size_t)p->n_targets, sizeof(double));
@@ -823,10 +848,89 @@ soma_status soma_prep_fit(const soma_table *t, const soma_prep_options *opt,
 
 /* ---- applying ----------------------------------------------------------- */
 
+/* The names among a vocabulary (categories or classes) that are numbers,
+ * by value: a number cell finds its name by binary search instead of being
+ * formatted and compared (names are the shortest text of their float, so
+ * reading a name back gives the value exactly). */
+typedef struct num_index {
+    float *value;
+    int32_t *index;
+    int n;
+} num_index;
+
+static int cmp_float_idx(const void *a, const void *b)
+{
+    const float *x = a, *y = b;
+    return (*x > *y) - (*x < *y);
+}
+
+static soma_status build_num_index(char *const *v, int n, num_index *ni,
+                                   const char *name, soma_error *err)
+{
+    memset(ni, 0, sizeof *ni);
+    struct pair {
+        float value;
+        int32_t index;
+    } *pairs = soma_alloc_array(n > 0 ? (size_t)n : 1, sizeof *pairs);
+    if (!pairs)
+        return soma_fail(err, SOMA_ERR_NOMEM, "%s: out of memory", name);
+    int k = 0;
+    for (int i = 0; i < n; i++) {
+        double d;
+        char buf[32];
+        if (!soma_parse_cell_number(v[i], strlen(v[i]), '.', &d, NULL))
+            continue;
+        /* only a name in the canonical form is reachable from a number */
+        soma_format_number((float)d, buf, sizeof buf);
+        if (strcmp(buf, v[i]) != 0)
+            continue;
+        pairs[k].value = (float)d;
+        pairs[k].index = i;
+        k++;
+    }
+    qsort(pairs, (size_t)k, sizeof *pairs, cmp_float_idx);
+    ni->value = soma_alloc_array(k > 0 ? (size_t)k : 1, sizeof *ni->value);
+    ni->index = soma_alloc_array(k > 0 ? (size_t)k : 1, sizeof *ni->index);
+    if (!ni->value || !ni->index) {
+        soma_free(pairs);
+        return soma_fail(err, SOMA_ERR_NOMEM, "%s: out of memory", name);
+    }
+    for (int i = 0; i < k; i++) {
+        ni->value[i] = pairs[i].value;
+        ni->index[i] = pairs[i].index;
+    }
+    ni->n = k;
+    soma_free(pairs);
+    return SOMA_OK;
+}
+
+static void free_num_index(num_index *ni)
+{
+    soma_free(ni->value);
+    soma_free(ni->index);
+}
+
+/* The category (or class) of a number cell, or -1. */
+static int number_category(const num_index *ni, float x)
+{
+    int lo = 0, hi = ni->n;
+    if (x == 0.0f)
+        x = 0.0f;
+    while (lo < hi) {
+        int mid = lo + (hi - lo) / 2;
+        if (ni->value[mid] < x)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo < ni->n && ni->value[lo] == x ? ni->index[lo] : -1;
+}
+
 typedef struct apply_col {
     int tcol;               /* the table's column */
     int offset;             /* first input */
     int32_t *map;           /* categorical: table text id -> category, -1 */
+    num_index nums;         /* categorical: the categories that are numbers */
     size_t matched_numbers, numbers;
 } apply_col;
 
@@ -843,19 +947,6 @@ static int find_sorted(char *const *v, int n, const char *s)
         else
             hi = mid;
     }
-    return -1;
-}
-
-/* The category (or class, for a target) of a number cell, or -1. */
-static int number_category(char *const *v, int n, int sorted, float x)
-{
-    char buf[32];
-    soma_format_number(x, buf, sizeof buf);
-    if (sorted)
-        return find_sorted(v, n, buf);
-    for (int i = 0; i < n; i++)
-        if (strcmp(v[i], buf) == 0)
-            return i;
     return -1;
 }
 
@@ -888,6 +979,7 @@ typedef struct apply_state {
     soma_error *err;
     apply_col *cols;        /* [p->n_columns] */
     int32_t *class_map;
+    num_index class_nums;
     int flags;
 } apply_state;
 
@@ -920,24 +1012,35 @@ static soma_status apply_setup(apply_state *a)
         } else if (col->role == SOMA_ROLE_CATEGORICAL) {
             soma_status st = build_map(t, ac->tcol, col->categories,
                                        col->n_categories, 1, &ac->map, a->err);
+            if (!st)
+                st = build_num_index(col->categories, col->n_categories,
+                                     &ac->nums, t->name, a->err);
             if (st)
                 return st;
             offset += col->n_categories + col->missing_category;
         }
     }
-    if ((a->flags & SOMA_PREP_TARGETS) && p->task == SOMA_TASK_CLASSIFY)
-        return build_map(t, a->cols[p->targets[0]].tcol, p->classes, p->n_classes,
-                         0, &a->class_map, a->err);
+    if ((a->flags & SOMA_PREP_TARGETS) && p->task == SOMA_TASK_CLASSIFY) {
+        soma_status st = build_map(t, a->cols[p->targets[0]].tcol, p->classes,
+                                   p->n_classes, 0, &a->class_map, a->err);
+        if (st)
+            return st;
+        return build_num_index(p->classes, p->n_classes, &a->class_nums, t->name,
+                               a->err);
+    }
     return SOMA_OK;
 }
 
 static void apply_free(apply_state *a)
 {
     if (a->cols)
-        for (int c = 0; c < a->p->n_columns; c++)
+        for (int c = 0; c < a->p->n_columns; c++) {
             soma_free(a->cols[c].map);
+            free_num_index(&a->cols[c].nums);
+        }
     soma_free(a->cols);
     soma_free(a->class_map);
+    free_num_index(&a->class_nums);
 }
 
 static soma_status missing_error(const apply_state *a, size_t r, int tc)
@@ -982,7 +1085,7 @@ static soma_status encode_row(apply_state *a, size_t r, const uint32_t *row,
             }
             if (p->task == SOMA_TASK_CLASSIFY) {
                 int k = kind == SOMA_CELL_NUMBER
-                            ? number_category(p->classes, p->n_classes, 0,
+                            ? number_category(&a->class_nums,
                                               soma_cell_number(cell))
                             : a->class_map[soma_cell_text_id(cell)];
                 if (k < 0)
@@ -1061,8 +1164,7 @@ static soma_status encode_row(apply_state *a, size_t r, const uint32_t *row,
                 continue;
             }
             if (kind == SOMA_CELL_NUMBER) {
-                k = number_category(col->categories, col->n_categories, 1,
-                                    soma_cell_number(cell));
+                k = number_category(&ac->nums, soma_cell_number(cell));
                 ac->numbers++;
                 ac->matched_numbers += k >= 0;
             } else {

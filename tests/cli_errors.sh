@@ -188,7 +188,7 @@ check save_file_size_limit_no_temp sh -c "! ls '$TMP' | grep -q 'big.safetensors
 expect_error save_onto_directory 1 "$TMP/adir: cannot rename '$TMP/adir.tmp." \
     "$SOMA" train $IRIS --target species --epochs 1 --quiet -o "$TMP/adir"
 printf 'a,y\n1,\351t\351\n2,hiver\n3,hiver\n' >"$TMP/latin1.csv"
-expect_error train_latin1_label 1 "$TMP/latin1.csv: class label 1 is not valid UTF-8" \
+expect_error train_latin1_label 1 "$TMP/latin1.csv: line 2, column 'y': the text is not valid UTF-8" \
     "$SOMA" train "$TMP/latin1.csv" --target y --epochs 1 --quiet -o "$TMP/l.safetensors"
 
 # ---- checkpoints, edited ---------------------------------------------------------

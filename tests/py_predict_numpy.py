@@ -155,7 +155,7 @@ def check_model(tag, train_args, data, predict_data=None):
                        check=True)
         meta, tensors = read_safetensors(model)
         report(tag + "_metadata", meta.get("format") == "soma"
-               and meta.get("soma.format_version") == "1", str(meta))
+               and meta.get("soma.format_version") == "2", str(meta))
         features = json.loads(meta["soma.features"])
         prep = json.loads(meta["soma.preprocess"])
         report(tag + "_preprocess_version_1", prep["version"] == 1)

@@ -832,11 +832,11 @@ static void test_crafted_model(void)
                "format is 'pt', not 'soma'");
     EXPECT_BAD("{'__metadata__':{'format':'soma'}," T_OK "}", 12, SOMA_ERR_FORMAT,
                "metadata has no 'soma.format_version'");
-    EXPECT_BAD("{'__metadata__':{'format':'soma','soma.format_version':'2'}," T_OK
+    EXPECT_BAD("{'__metadata__':{'format':'soma','soma.format_version':'3'}," T_OK
                "}",
                12, SOMA_ERR_UNSUPPORTED,
-               "soma.format_version '2' is not supported (this build reads "
-               "version 1)");
+               "soma.format_version '3' is not supported (this build reads "
+               "versions 1 and 2)");
     EXPECT_BAD("{'__metadata__':{'format':'soma','soma.format_version':'1.0'},"
                T_OK "}",
                12, SOMA_ERR_UNSUPPORTED, "'1.0' is not supported");

@@ -617,6 +617,12 @@ static void test_fit_errors(void)
               "line 3, column 'a': missing value (--missing error)", &e);
     soma_prep_free(p);
     soma_table_free(u);
+    /* a Latin-1 category cannot be saved in a model */
+    u = parse("a,c,y\n1,caf\xe9,0\n2,tea,1\n3,tea,0\n", NULL);
+    o = popts(y, 1);
+    CHECK_ERR(soma_prep_fit(u, &o, &p, &e), SOMA_ERR_DATA,
+              "line 2, column 'c': the text is not valid UTF-8", &e);
+    soma_table_free(u);
     /* options */
     o = popts(NULL, 0);
     CHECK_ERR(soma_prep_fit(t, &o, &p, &e), SOMA_ERR_ARG,

@@ -15,7 +15,13 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* Version 2 is version 1 plus "soma.preprocess", which changes what the
+ * inputs and outputs mean (raw table columns, outputs in the target's
+ * units): a net with a preprocessing is written as version 2, so that a
+ * version-1 reader refuses it instead of misreading it; every other net
+ * is still written as version 1. Both are read. */
 #define FORMAT_VERSION "1"
+#define FORMAT_VERSION_PREP "2"
 
 /* ---- saving ------------------------------------------------------------- */
 
@@ -148,7 +154,9 @@ soma_status soma_model_parts_build(const soma_net *net, soma_model_parts *p,
         goto nomem;
     size_t m = 0;
     p->meta[m++] = (soma_st_pair){"format", "soma"};
-    p->meta[m++] = (soma_st_pair){"soma.format_version", FORMAT_VERSION};
+    p->meta[m++] = (soma_st_pair){"soma.format_version",
+                                  net->preprocess ? FORMAT_VERSION_PREP
+                                                  : FORMAT_VERSION};
     p->meta[m++] = (soma_st_pair){"soma.inputs", p->inputs};
     p->meta[m++] = (soma_st_pair){"soma.layers", p->owned[1]};
     p->meta[m++] = (soma_st_pair){"soma.loss", soma_loss_name(net->loss)};
@@ -529,11 +537,13 @@ static soma_status read_spec(const soma_st_file *f, const char *name,
     const char *version = need_meta(f, "soma.format_version", name, err);
     if (!version)
         return SOMA_ERR_FORMAT;
-    if (strcmp(version, FORMAT_VERSION) != 0)
+    if (strcmp(version, FORMAT_VERSION) != 0 &&
+        strcmp(version, FORMAT_VERSION_PREP) != 0)
         return soma_fail(err, SOMA_ERR_UNSUPPORTED,
                          "%s: soma.format_version '%s' is not supported (this "
-                         "build reads version %s)",
-                         name, soma_st_clip(version, cb), FORMAT_VERSION);
+                         "build reads versions %s and %s)",
+                         name, soma_st_clip(version, cb), FORMAT_VERSION,
+                         FORMAT_VERSION_PREP);
     const char *inputs = need_meta(f, "soma.inputs", name, err);
     if (!inputs)
         return SOMA_ERR_FORMAT;
@@ -661,8 +671,11 @@ static soma_status fill_net(const soma_st_file *f, soma_net *net,
                              "%d inputs",
                              name, net->n_features, net->n_inputs);
     }
+    /* version 1 knows no preprocessing: the key is ignored there, like
+     * any unknown soma.* key */
     const char *prep = soma_st_meta(f, "soma.preprocess");
-    if (prep) {
+    const char *version = soma_st_meta(f, "soma.format_version");
+    if (prep && version && strcmp(version, FORMAT_VERSION_PREP) == 0) {
         net->preprocess = soma_prep_from_json(prep, name, err);
         if (!net->preprocess)
             return err ? err->code : SOMA_ERR_FORMAT;
