@@ -134,6 +134,11 @@ int cli_targets(const char *path, const soma_dataset *ds, soma_loss loss, int k,
 soma_dataset *cli_read_for_model(const char *path, int idx, soma_net *net,
                                  const char *target, const char *labels);
 
+/* The same for the training rows of a resumed run: a model's missing-value
+ * policy applies (--missing drop leaves rows out) as when it was trained. */
+soma_dataset *cli_read_for_training(const char *path, int idx, soma_net *net,
+                                    const char *target, const char *labels);
+
 /* Table reading options from --sep, --decimal and --na-values (NULL or
  * empty: the defaults); "\t" or "tab" and "space" are accepted. Returns 0,
  * or -1 with a usage error in msg. */

@@ -437,8 +437,8 @@ static int train(const train_args *a)
         if (soma_checkpoint_read(a->resume, &net, &cfg, &err) != SOMA_OK)
             return cli_error("%s", err.message);
         const char *target = a->target ? a->target : soma_net_get_meta(net, "target");
-        ds = cli_read_for_model(a->data, a->idx, net, a->idx ? NULL : target,
-                                a->labels);
+        ds = cli_read_for_training(a->data, a->idx, net, a->idx ? NULL : target,
+                                   a->labels);
         if (!ds)
             goto done;
         if (!a->val_split)
@@ -730,12 +730,17 @@ int cmd_train(int argc, char **argv)
     const cli_command cmd = {
         "train", "(DATA.csv --target COL | IMAGES --labels LABELS) -o MODEL "
                  "[options]",
-        "Trains a network on a CSV file (header row, numeric features) or on IDX "
-        "images\n(idx3-ubyte, plain or gzipped; pixels scaled to [0,1]) with their "
-        "IDX labels,\nand saves it as a safetensors model. The file's content, "
-        "not its name, tells\nthe formats apart. Text or small-integer targets "
-        "and IDX labels are classified\n(sigmoid for two classes, softmax for "
-        "more); other numbers are regressed\n(linear output, mse).",
+        "Trains a network on a table (CSV with a header row: any separator, decimal\n"
+        "commas, missing values, text columns, gzipped or not) or on IDX images\n"
+        "(idx3-ubyte, plain or gzipped; pixels scaled to [0,1]) with their IDX\n"
+        "labels, and saves it as a safetensors model. The file's content, not its\n"
+        "name, tells the formats apart. A table's columns are sorted into numbers,\n"
+        "categories (one-hot) and columns left out (identifiers, dates, constants),\n"
+        "missing values are filled, and the task is picked from the target: text\n"
+        "or small-integer labels are classified (sigmoid for two classes, softmax\n"
+        "for more), other numbers regressed (linear output, mse, on the standardised\n"
+        "target). Each choice is printed with its reason, kept in the model for\n"
+        "predict and eval, and changed by the options below.",
         opts, (int)(sizeof opts / sizeof opts[0]), 1, 1};
     const char *pos[1];
     int n_pos;

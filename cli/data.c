@@ -138,7 +138,7 @@ void cli_set_table_options(const soma_table_options *opt)
  * encoded as in training. With a target, y holds class indices (-1 for a
  * label the model does not know) or values in the target's units. */
 static soma_dataset *read_prep(const char *path, const soma_net *net,
-                               const char *target)
+                               const char *target, int training)
 {
     const soma_prep *p = soma_net_prep(net);
     const char *own = p->columns[p->targets[0]].name;
@@ -157,8 +157,9 @@ static soma_dataset *read_prep(const char *path, const soma_net *net,
     }
     soma_dataset *ds = NULL;
     soma_prep_report rep;
-    soma_status st = soma_prep_apply_in_place(p, t, target ? SOMA_PREP_TARGETS : 0,
-                                              &ds, &rep, &err);
+    int flags = (target ? SOMA_PREP_TARGETS : 0) |
+                (training ? SOMA_PREP_TARGETS | SOMA_PREP_TRAINING : 0);
+    soma_status st = soma_prep_apply_in_place(p, t, flags, &ds, &rep, &err);
     soma_table_free(t);
     if (st != SOMA_OK) {
         cli_error("%s", err.message);
@@ -175,7 +176,7 @@ static soma_dataset *read_csv(const char *path, const soma_net *net,
                               const char *target)
 {
     if (soma_net_prep(net))
-        return read_prep(path, net, target);
+        return read_prep(path, net, target, 0);
     soma_csv_options opt;
     memset(&opt, 0, sizeof opt);
     const char **names = NULL;
@@ -223,6 +224,14 @@ static soma_dataset *read_csv(const char *path, const soma_net *net,
     free(names);
     free(classes);
     return ds;
+}
+
+soma_dataset *cli_read_for_training(const char *path, int idx, soma_net *net,
+                                    const char *target, const char *labels)
+{
+    if (!idx && soma_net_prep(net))
+        return read_prep(path, net, target, 1);
+    return cli_read_for_model(path, idx, net, target, labels);
 }
 
 soma_dataset *cli_read_for_model(const char *path, int idx, soma_net *net,

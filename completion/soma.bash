@@ -59,7 +59,27 @@ _soma()
         COMPREPLY=($(compgen -W "sigmoid tanh relu leaky_relu linear" -- "$cur"))
         return 0 ;;
     --output)
-        COMPREPLY=($(compgen -W "sigmoid softmax linear" -- "$cur"))
+        # train: the output layer; predict: the output file
+        if [ "$cmd" = train ]; then
+            COMPREPLY=($(compgen -W "sigmoid softmax linear" -- "$cur"))
+        else
+            _soma_files "$cur"
+        fi
+        return 0 ;;
+    --missing)
+        COMPREPLY=($(compgen -W "impute drop error" -- "$cur"))
+        return 0 ;;
+    --task)
+        COMPREPLY=($(compgen -W "classify regress" -- "$cur"))
+        return 0 ;;
+    --class-weight)
+        COMPREPLY=($(compgen -W "balanced none" -- "$cur"))
+        return 0 ;;
+    --sep)
+        COMPREPLY=($(compgen -W ", ; | tab space" -- "$cur"))
+        return 0 ;;
+    --decimal)
+        COMPREPLY=($(compgen -W ". ," -- "$cur"))
         return 0 ;;
     --loss)
         COMPREPLY=($(compgen -W "sse mse bce ce" -- "$cur"))
@@ -76,15 +96,17 @@ _soma()
     --layers)
         COMPREPLY=($(compgen -W "none 32 16,8 64,32" -- "$cur"))
         return 0 ;;
-    --target|-t|--ignore)
-        # column names from the header of the data file on the line
+    --target|-t|--ignore|--categorical|--numeric|--id)
+        # column names from the header of the data file on the line (any
+        # of the separators soma detects; a gzipped file through zcat)
         local w f=""
         for w in "${COMP_WORDS[@]:2}"; do
-            case $w in *.csv) [ -f "$w" ] && f=$w && break ;; esac
+            case $w in *.csv|*.tsv|*.txt|*.csv.gz) [ -f "$w" ] && f=$w && break ;; esac
         done
         if [ -n "$f" ]; then
             local IFS=$'\n'
-            COMPREPLY=($(compgen -W "$(head -n 1 "$f" | tr -d '\r"' | tr ',' '\n')" -- "$cur"))
+            COMPREPLY=($(compgen -W "$(zcat -f -- "$f" 2>/dev/null | head -n 1 |
+                tr -d '\r"' | tr ',;|\t' '\n\n\n\n')" -- "$cur"))
         fi
         return 0 ;;
     -o|--output-file|--labels|--init-from|--log|--val|--val-labels|--checkpoint|\

@@ -31,6 +31,8 @@
 #define ID_SHARE 0.5
 #define ID_MIN_DISTINCT 20
 #define NAME_SHOW 80
+/* The most targets one net learns (a bound for hostile model files too). */
+#define PREP_MAX_TARGETS 4096
 
 const char *soma_role_name(soma_role r)
 {
@@ -255,6 +257,17 @@ static soma_status distinct_values(fit_state *s, int c, int by_value, int limit,
         soma_free(keys);
     } else {
         qsort(v, k, sizeof *v, cmp_str);
+        /* a text and a number can have one name: with decimal commas, the
+         * text "1.5" and the number written "1,5" */
+        size_t u = 0;
+        for (size_t i = 0; i < k; i++) {
+            if (u > 0 && strcmp(v[u - 1], v[i]) == 0) {
+                soma_free(v[i]);
+                continue;
+            }
+            v[u++] = v[i];
+        }
+        *n = (int)u;
     }
 done:
     soma_free(seen);
@@ -619,6 +632,10 @@ static soma_status check_fit_options(const soma_prep_options *opt,
 {
     if (opt->n_targets < 1 || !opt->targets)
         return soma_fail(err, SOMA_ERR_ARG, "soma_prep_fit: bad options: no target column");
+    if (opt->n_targets > PREP_MAX_TARGETS)
+        return soma_fail(err, SOMA_ERR_ARG,
+                         "soma_prep_fit: bad options: more than %d targets",
+                         PREP_MAX_TARGETS);
     if (opt->n_categorical < 0 || opt->n_numeric < 0 || opt->n_ignore < 0 ||
         (opt->n_categorical && !opt->categorical) ||
         (opt->n_numeric && !opt->numeric) || (opt->n_ignore && !opt->ignore))
@@ -990,6 +1007,20 @@ static soma_status apply_setup(apply_state *a)
     a->cols = soma_alloc_zero((size_t)p->n_columns, sizeof *a->cols);
     if (!a->cols)
         return soma_fail(a->err, SOMA_ERR_NOMEM, "%s: out of memory", t->name);
+    /* the table's columns by name (the names are distinct) */
+    soma_dict names;
+    memset(&names, 0, sizeof names);
+    for (int c = 0; c < t->n_cols; c++) {
+        int64_t k = soma_dict_add(&names, t->names[c], strlen(t->names[c]));
+        if (k < 0) {
+            soma_dict_free(&names);
+            return k == -1 ? soma_fail(a->err, SOMA_ERR_NOMEM, "%s: out of memory",
+                                       t->name)
+                           : soma_fail(a->err, SOMA_ERR_FORMAT,
+                                       "%s: too many fields in the header",
+                                       t->name);
+        }
+    }
     int offset = 0;
     for (int c = 0; c < p->n_columns; c++) {
         const soma_prep_column *col = &p->columns[c];
@@ -999,14 +1030,16 @@ static soma_status apply_setup(apply_state *a)
         if (col->role == SOMA_ROLE_IGNORED ||
             (col->role == SOMA_ROLE_TARGET && !(a->flags & SOMA_PREP_TARGETS)))
             continue;
-        ac->tcol = soma_table_find(t, col->name);
-        if (ac->tcol < 0)
+        ac->tcol = (int)soma_dict_find(&names, col->name, strlen(col->name));
+        if (ac->tcol < 0) {
+            soma_dict_free(&names);
             return soma_fail(a->err, SOMA_ERR_DATA,
                              "%s: line 1: no column '%.*s', which the model "
                              "needs (%s)",
                              t->name, NAME_SHOW, col->name,
                              col->role == SOMA_ROLE_TARGET ? "its target"
                                                            : "a feature");
+        }
         if (col->role == SOMA_ROLE_NUMERIC) {
             offset++;
         } else if (col->role == SOMA_ROLE_CATEGORICAL) {
@@ -1015,11 +1048,14 @@ static soma_status apply_setup(apply_state *a)
             if (!st)
                 st = build_num_index(col->categories, col->n_categories,
                                      &ac->nums, t->name, a->err);
-            if (st)
+            if (st) {
+                soma_dict_free(&names);
                 return st;
+            }
             offset += col->n_categories + col->missing_category;
         }
     }
+    soma_dict_free(&names);
     if ((a->flags & SOMA_PREP_TARGETS) && p->task == SOMA_TASK_CLASSIFY) {
         soma_status st = build_map(t, a->cols[p->targets[0]].tcol, p->classes,
                                    p->n_classes, 0, &a->class_map, a->err);
@@ -1600,9 +1636,7 @@ static int jcolumns(jr *r, json_t *a, soma_prep *p)
             !(col->reason = soma_strdup(reason && soma_utf8_valid(reason) ? reason
                                                                            : "")))
             return jnomem(r);
-        for (size_t k = 0; k < c; k++)
-            if (strcmp(p->columns[k].name, name) == 0)
-                return jbad(r, "two columns have the same name");
+
         if (strcmp(role, "ignored") == 0) {
             col->role = SOMA_ROLE_IGNORED;
         } else if (strcmp(role, "target") == 0) {
@@ -1632,6 +1666,16 @@ static int jcolumns(jr *r, json_t *a, soma_prep *p)
             return jbad(r, "too many inputs");
     }
     p->n_inputs = (int)inputs;
+    char **names = soma_alloc_array(n, sizeof *names);
+    if (!names)
+        return jnomem(r);
+    for (size_t c = 0; c < n; c++)
+        names[c] = p->columns[c].name;
+    qsort(names, n, sizeof *names, cmp_str);
+    int dup = !sorted_unique(names, (int)n);
+    soma_free(names);
+    if (dup)
+        return jbad(r, "two columns have the same name");
     return 1;
 }
 
@@ -1639,7 +1683,8 @@ static int jtargets(jr *r, json_t *root, soma_prep *p)
 {
     json_t *a = json_object_get(root, "targets");
     if (!json_is_array(a) || json_array_size(a) == 0 ||
-        json_array_size(a) > (size_t)p->n_columns)
+        json_array_size(a) > (size_t)p->n_columns ||
+        json_array_size(a) > PREP_MAX_TARGETS)
         return jbad(r, "targets must name the target columns");
     size_t n = json_array_size(a);
     p->targets = soma_alloc_array(n, sizeof *p->targets);
@@ -1674,10 +1719,17 @@ static int jtargets(jr *r, json_t *root, soma_prep *p)
             return 0;
         if (p->n_classes < 2)
             return jbad(r, "classes needs at least two labels");
-        for (int i = 0; i < p->n_classes; i++)
-            for (int k = 0; k < i; k++)
-                if (strcmp(p->classes[i], p->classes[k]) == 0)
-                    return jbad(r, "a class is listed twice");
+        /* distinct: sorted copies side by side (65536 labels would make a
+         * pairwise check slow) */
+        char **sorted = soma_alloc_array((size_t)p->n_classes, sizeof *sorted);
+        if (!sorted)
+            return jnomem(r);
+        memcpy(sorted, p->classes, (size_t)p->n_classes * sizeof *sorted);
+        qsort(sorted, (size_t)p->n_classes, sizeof *sorted, cmp_str);
+        int dup = !sorted_unique(sorted, p->n_classes);
+        soma_free(sorted);
+        if (dup)
+            return jbad(r, "a class is listed twice");
     } else if (task && strcmp(task, "regress") == 0) {
         p->task = SOMA_TASK_REGRESS;
         json_t *m = json_object_get(root, "target_mean");

@@ -166,6 +166,43 @@ expect_ok tables_class_weight "$SOMA" train "$TMP/imb.csv" --target y --class-we
 check tables_class_weight_said grep -q "class weights (balanced): common " "$TMP/out"
 "$SOMA" info "$TMP/imb.safetensors" >"$TMP/out"
 check tables_class_weight_softmax grep -q "2 units, softmax" "$TMP/out"
+# the rare class is found more often with the weights than without
+"$SOMA" train "$TMP/imb.csv" --target y --epochs 20 --quiet -o "$TMP/imb0.safetensors"
+"$SOMA" eval "$TMP/imb0.safetensors" "$TMP/imb.csv" --json >"$TMP/e0"
+"$SOMA" eval "$TMP/imb.safetensors" "$TMP/imb.csv" --json >"$TMP/e1"
+check tables_class_weight_raises_rare_recall "$PYTHON" -c "
+import json, sys
+r = [{c['class']: c['recall'] for c in json.load(open(f))['classes']} for f in sys.argv[1:]]
+assert r[1]['rare'] > r[0]['rare'], r
+" "$TMP/e0" "$TMP/e1"
+
+# ---- Ctrl-C and --resume on a messy table: the same bytes as one run ----------
+"$PYTHON" - "$TMP" <<'EOF'
+import random, sys
+random.seed(9)
+with open(sys.argv[1] + "/long.csv", "w") as f:
+    f.write("a;b;c;y\n")
+    for i in range(20000):
+        a, b = random.uniform(0, 10), random.choice(["x", "y", "z", "NA"])
+        y = 3 * a + {"x": 1, "y": 2, "z": 3, "NA": 0}[b] + random.gauss(0, 0.1) + 500
+        f.write("%s;%s;%d;%s\n" % ("NA" if i % 13 == 0 else ("%.3f" % a).replace(".", ","),
+                                   b, i % 7, ("%.3f" % y).replace(".", ",")))
+EOF
+long_args="$TMP/long.csv --target y --missing drop --layers 16 --epochs 60 --batch-size 4"
+"$SOMA" train $long_args --quiet -o "$TMP/long_full.safetensors"
+"$SOMA" train $long_args --log "$TMP/long.csv.log" -o "$TMP/long.safetensors" >"$TMP/sig.out" 2>"$TMP/sig.err" &
+pid=$!
+for i in $(seq 1 400); do
+    n=$(cat "$TMP"/long.csv.log.tmp.* 2>/dev/null | wc -l)
+    [ "$n" -ge 3 ] && break
+    sleep 0.05
+done
+kill -INT $pid
+wait $pid
+rc=$?
+check "tables_sigint_exit_130_got_$rc" test "$rc" -eq 130
+expect_ok tables_resume "$SOMA" train "$TMP/long.csv" --target y -o "$TMP/long.safetensors" --resume "$TMP/long.safetensors.checkpoint"
+check tables_resume_same_bytes cmp -s "$TMP/long_full.safetensors" "$TMP/long.safetensors"
 
 # ---- errors: a clear one-line message, non-zero exit, nothing written ----------
 rm -f "$X"

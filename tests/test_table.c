@@ -617,6 +617,31 @@ static void test_fit_errors(void)
               "line 3, column 'a': missing value (--missing error)", &e);
     soma_prep_free(p);
     soma_table_free(u);
+    /* the text "1.5" and the number "1,5" are one category */
+    soma_table_options dc;
+    memset(&dc, 0, sizeof dc);
+    dc.decimal = ',';
+    dc.sep = ';';
+    u = parse("a;y\n1.5;0\n1,5;1\nx;0\n", &dc);
+    const char *cat_a[] = {"a"};
+    o = popts(y, 1);
+    o.categorical = cat_a;
+    o.n_categorical = 1;
+    CHECK_ERR(soma_prep_fit(u, &o, &p, &e), SOMA_OK, NULL, &e);
+    CHECK(p && col(p, "a")->n_categories == 2);
+    if (p) {
+        char *j = soma_prep_to_json(p, &e);
+        soma_prep *q = soma_prep_from_json(j, "m", &e);
+        CHECK(q != NULL);
+        soma_prep_free(q);
+        soma_prep_json_free(j);
+        soma_dataset *d2 = NULL;
+        CHECK_ERR(soma_prep_apply(p, u, 0, &d2, NULL, &e), SOMA_OK, NULL, &e);
+        CHECK(d2 && d2->x[0] == 1.0f && d2->x[2] == 1.0f && d2->x[5] == 1.0f);
+        soma_dataset_free(d2);
+    }
+    soma_prep_free(p);
+    soma_table_free(u);
     /* a Latin-1 category cannot be saved in a model */
     u = parse("a,c,y\n1,caf\xe9,0\n2,tea,1\n3,tea,0\n", NULL);
     o = popts(y, 1);

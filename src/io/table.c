@@ -802,6 +802,18 @@ int soma_table_is_na(const soma_table *t, const char *s, size_t len)
     return 0;
 }
 
+typedef struct name_pos {
+    const char *name;
+    size_t pos;
+} name_pos;
+
+static int cmp_name_pos(const void *a, const void *b)
+{
+    const name_pos *x = a, *y = b;
+    int c = strcmp(x->name, y->name);
+    return c ? c : (x->pos > y->pos) - (x->pos < y->pos);
+}
+
 static soma_status read_header(soma_table *t, tb_reader *r)
 {
     size_t n, line;
@@ -837,13 +849,25 @@ static soma_status read_header(soma_table *t, tb_reader *r)
                              "UTF-8",
                              r->name, line, i + 1);
     }
+    /* duplicates: sorted by name (then position), neighbours compared, so
+     * a header of a million columns is not a trillion comparisons */
+    name_pos *order = soma_alloc_array(n ? n : 1, sizeof *order);
+    if (!order)
+        return rd_nomem(r);
     for (size_t i = 0; i < n; i++)
-        for (size_t j = i + 1; j < n; j++)
-            if (strcmp(t->names[i], t->names[j]) == 0)
-                return soma_fail(r->err, SOMA_ERR_DATA,
-                                 "%s: line %zu: duplicate column name '%.80s' "
-                                 "(columns %zu and %zu); rename one",
-                                 r->name, line, t->names[i], i + 1, j + 1);
+        order[i] = (name_pos){t->names[i], i};
+    qsort(order, n, sizeof *order, cmp_name_pos);
+    for (size_t k = 1; k < n; k++) {
+        if (strcmp(order[k - 1].name, order[k].name) == 0) {
+            size_t i = order[k - 1].pos, j = order[k].pos;
+            soma_free(order);
+            return soma_fail(r->err, SOMA_ERR_DATA,
+                             "%s: line %zu: duplicate column name '%.80s' "
+                             "(columns %zu and %zu); rename one",
+                             r->name, line, t->names[i], i + 1, j + 1);
+        }
+    }
+    soma_free(order);
     return SOMA_OK;
 }
 
