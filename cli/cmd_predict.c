@@ -219,9 +219,11 @@ done:
     return rc;
 }
 
-/* Figures for a model with its preprocessing, from its predictions:
- * ds->y holds class indices (-1: a label the model does not know) or the
- * targets in their units. Returns the exit status. */
+/* Figures of a model from its predictions on ds: ds->y holds class indices
+ * (-1: a label the model does not know) or the targets in their units.
+ * With a preprocessing the regression baseline is the training mean it
+ * stored; without one (older models), the mean of these targets. Returns
+ * the exit status. */
 static int eval_report(soma_net *net, const soma_dataset *ds, const char *path,
                        int json, const char *confusion_svg)
 {
@@ -237,9 +239,11 @@ static int eval_report(soma_net *net, const soma_dataset *ds, const char *path,
         return cli_error("%s: %s", path, err.message);
     }
     int rc = 0;
-    if (p->task == SOMA_TASK_REGRESS) {
+    int nc = soma_net_n_classes(net);
+    if (p ? p->task == SOMA_TASK_REGRESS : nc == 0) {
         soma_prep_unscale(p, out, n);
-        int t = p->n_targets;
+        int t = p ? p->n_targets : k;
+        const char *meta_target = soma_net_get_meta(net, "target");
         if (json)
             printf("{\"rows\":%zu,\"task\":\"regression\",\"targets\":[", n);
         else
@@ -249,7 +253,7 @@ static int eval_report(soma_net *net, const soma_dataset *ds, const char *path,
             for (size_t i = 0; i < n; i++)
                 mean += (double)ds->y[i * (size_t)t + (size_t)j];
             mean /= (double)n;
-            double base = p->target_mean ? p->target_mean[j] : mean;
+            double base = p && p->target_mean ? p->target_mean[j] : mean;
             double se = 0, ae = 0, bse = 0, bae = 0, tss = 0;
             for (size_t i = 0; i < n; i++) {
                 double yi = (double)ds->y[i * (size_t)t + (size_t)j];
@@ -264,7 +268,11 @@ static int eval_report(soma_net *net, const soma_dataset *ds, const char *path,
             double bmse = bse / (double)n, bmae = bae / (double)n;
             double r2 = tss > 0 ? 1.0 - se / tss : 0.0;
             double br2 = tss > 0 ? 1.0 - bse / tss : 0.0;
-            const char *name = p->columns[p->targets[j]].name;
+            char oname[32];
+            snprintf(oname, sizeof oname, "output%d", j);
+            const char *name = p ? p->columns[p->targets[j]].name
+                               : t == 1 && meta_target ? meta_target
+                                                       : oname;
             if (json) {
                 printf("%s{\"target\":", j ? "," : "");
                 cli_json_string(stdout, name);
@@ -274,7 +282,8 @@ static int eval_report(soma_net *net, const soma_dataset *ds, const char *path,
                        mse, sqrt(mse), mae, r2, base, bmse, sqrt(bmse), bmae, br2);
             } else {
                 printf("\ntarget    %s\n", name);
-                printf("%-10s %14s %14s\n", "", "model", "training mean");
+                printf("%-10s %14s %14s\n", "", "model",
+                       p ? "training mean" : "mean");
                 printf("%-10s %14.6g %14.6g\n", "mse", mse, bmse);
                 printf("%-10s %14.6g %14.6g\n", "rmse", sqrt(mse), sqrt(bmse));
                 printf("%-10s %14.6g %14.6g\n", "mae", mae, bmae);
@@ -289,9 +298,16 @@ static int eval_report(soma_net *net, const soma_dataset *ds, const char *path,
         free(out);
         return rc;
     }
-    int nc = p->n_classes;
+    const char **cls = malloc((size_t)nc * sizeof *cls);
+    if (!cls) {
+        free(out);
+        return cli_error("out of memory");
+    }
+    for (int c = 0; c < nc; c++)
+        cls[c] = soma_net_class(net, c);
     size_t *conf = calloc((size_t)nc * (size_t)nc, sizeof *conf);
     if (!conf) {
+        free(cls);
         free(out);
         return cli_error("out of memory");
     }
@@ -323,6 +339,7 @@ static int eval_report(soma_net *net, const soma_dataset *ds, const char *path,
     double macro_f1 = 0.0, weighted_f1 = 0.0;
     double *prec = malloc((size_t)nc * 3 * sizeof *prec);
     if (!prec) {
+        free(cls);
         free(out);
         free(conf);
         return cli_error("out of memory");
@@ -330,6 +347,7 @@ static int eval_report(soma_net *net, const soma_dataset *ds, const char *path,
     double *rec = prec + nc, *f1 = prec + 2 * nc;
     size_t *support = calloc((size_t)nc, sizeof *support);
     if (!support) {
+        free(cls);
         free(out);
         free(conf);
         free(prec);
@@ -355,7 +373,7 @@ static int eval_report(soma_net *net, const soma_dataset *ds, const char *path,
                n, acc, right, unknown, logloss, macro_f1, weighted_f1);
         for (int c = 0; c < nc; c++) {
             printf("%s{\"class\":", c ? "," : "");
-            cli_json_string(stdout, p->classes[c]);
+            cli_json_string(stdout, cls[c]);
             printf(",\"precision\":%.9g,\"recall\":%.9g,\"f1\":%.9g,\"support\":%zu}",
                    prec[c], rec[c], f1[c], support[c]);
         }
@@ -374,7 +392,7 @@ static int eval_report(soma_net *net, const soma_dataset *ds, const char *path,
         printf("macro F1  %.4f\nweighted F1 %.4f\n\n", macro_f1, weighted_f1);
         int w = 9;
         for (int c = 0; c < nc; c++) {
-            int len = (int)strlen(p->classes[c]);
+            int len = (int)strlen(cls[c]);
             if (len > w)
                 w = len;
         }
@@ -383,15 +401,15 @@ static int eval_report(soma_net *net, const soma_dataset *ds, const char *path,
         printf("%*s %9s %9s %9s %9s\n", w, "class", "precision", "recall", "f1",
                "support");
         for (int c = 0; c < nc; c++)
-            printf("%*.*s %9.4f %9.4f %9.4f %9zu\n", w, w, p->classes[c], prec[c],
+            printf("%*.*s %9.4f %9.4f %9.4f %9zu\n", w, w, cls[c], prec[c],
                    rec[c], f1[c], support[c]);
         printf("\nconfusion matrix (rows: true class, columns: predicted)\n");
         printf("%*s", w, "");
         for (int j = 0; j < nc; j++)
-            printf(" %*.*s", w, w, p->classes[j]);
+            printf(" %*.*s", w, w, cls[j]);
         printf("\n");
         for (int i = 0; i < nc; i++) {
-            printf("%*.*s", w, w, p->classes[i]);
+            printf("%*.*s", w, w, cls[i]);
             for (int j = 0; j < nc; j++)
                 printf(" %*zu", w, conf[(size_t)i * (size_t)nc + (size_t)j]);
             printf("\n");
@@ -399,13 +417,13 @@ static int eval_report(soma_net *net, const soma_dataset *ds, const char *path,
     }
     if (confusion_svg) {
         char smsg[512];
-        if (svg_confusion(confusion_svg, nc, (const char **)p->classes, conf, smsg,
-                          sizeof smsg))
+        if (svg_confusion(confusion_svg, nc, cls, conf, smsg, sizeof smsg))
             rc = cli_error("%s", smsg);
     }
     free(support);
     free(prec);
     free(conf);
+    free(cls);
     free(out);
     return rc;
 }
@@ -493,12 +511,15 @@ int cmd_eval(int argc, char **argv)
     if (!ds)
         goto done;
     int k = soma_net_n_outputs(net), y_cols, nc = soma_net_n_classes(net);
-    if (soma_net_prep(net)) {
+    /* a model without its preprocessing: its targets are checked against
+     * its outputs first (the messages name the mismatch) */
+    if (!soma_net_prep(net) &&
+        cli_targets(target_file, ds, soma_net_loss(net), k, &y, &y_cols))
+        goto done;
+    if (nc == 0 || nc == k || (nc == 2 && k == 1) || soma_net_prep(net)) {
         rc = eval_report(net, ds, pos[1], json, confusion_svg);
         goto done;
     }
-    if (cli_targets(target_file, ds, soma_net_loss(net), k, &y, &y_cols))
-        goto done;
     int m = k == 1 ? 2 : k;
     conf = calloc((size_t)m * (size_t)m, sizeof *conf);
     if (!conf) {
