@@ -456,14 +456,28 @@ static soma_status infer_column(fit_state *s, int c, int limit)
     }
     /* text: dates, identifiers and free text are left out */
     size_t dates = 0, words = 0;
-    uint32_t n_distinct = d->n;
+    /* the distinct texts of the rows used (not of rows without a target) */
+    unsigned char *seen = soma_alloc_zero(d->n ? d->n : 1, 1);
+    if (!seen)
+        return nomem(s);
+    for (size_t i = 0; i < t->n_rows; i++) {
+        uint32_t cell = t->cells[i * (size_t)t->n_cols + (size_t)c];
+        if (s->used[i] && soma_cell_kind(cell) == SOMA_CELL_TEXT &&
+            soma_cell_text_id(cell) < d->n)
+            seen[soma_cell_text_id(cell)] = 1;
+    }
+    uint32_t n_distinct = 0;
     for (uint32_t id = 0; id < d->n; id++) {
+        if (!seen[id])
+            continue;
         const char *txt = SOMA_DICT_TEXT(d, id);
+        n_distinct++;
         dates += (size_t)looks_like_date(txt);
         for (const char *q = txt; *q; q++)
             words += *q == ' ' && q[1] && q[1] != ' ';
     }
-    if (d->n > 0 && dates * 10 >= (size_t)d->n * 9) {
+    soma_free(seen);
+    if (n_distinct > 0 && dates * 10 >= (size_t)n_distinct * 9) {
         col->role = SOMA_ROLE_IGNORED;
         REASON("dates (give --categorical %s to use them as categories)",
                col->name);
@@ -473,7 +487,7 @@ static soma_status infer_column(fit_state *s, int c, int limit)
         (n_distinct > ID_MIN_DISTINCT &&
          (double)n_distinct > ID_SHARE * (double)present)) {
         col->role = SOMA_ROLE_IGNORED;
-        if (d->n && (double)words / (double)d->n >= 2.0)
+        if (n_distinct && (double)words / (double)n_distinct >= 2.0)
             REASON("free text (%u distinct values in %zu rows)", n_distinct,
                    present);
         else

@@ -235,6 +235,14 @@ static void test_table_errors(void)
     } while (0)
     BAD("", SOMA_ERR_DATA, "no header row");
     BAD("a,b\n", SOMA_ERR_DATA, "t.csv: no data rows");
+    /* an empty name is pandas' "Unnamed: N" */
+    s = ",a,\n1,2,3\n";
+    CHECK_ERR(soma_table_parse(s, strlen(s), "t.csv", NULL, &t, &e), SOMA_OK, NULL,
+              &e);
+    CHECK(t && strcmp(soma_table_col_name(t, 0), "Unnamed: 0") == 0 &&
+          strcmp(soma_table_col_name(t, 2), "Unnamed: 2") == 0);
+    soma_table_free(t);
+    t = NULL;
     BAD("a,b,a\n1,2,3\n", SOMA_ERR_DATA,
         "line 1: duplicate column name 'a' (columns 1 and 3)");
     BAD("a,b\n1,2\n3\n", SOMA_ERR_FORMAT, "line 3: 1 field, the header has 2");

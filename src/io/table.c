@@ -838,11 +838,20 @@ static soma_status read_header(soma_table *t, tb_reader *r)
         size_t len;
         if ((st = rd_text(r, &r->fields[i], &text, &len)) != SOMA_OK)
             return st;
-        t->names[i] = soma_alloc(len + 1);
+        if (len == 0) {
+            /* pandas' name for a column without one */
+            char buf[32];
+            snprintf(buf, sizeof buf, "Unnamed: %zu", i);
+            t->names[i] = soma_strdup(buf);
+        } else {
+            t->names[i] = soma_alloc(len + 1);
+            if (t->names[i]) {
+                memcpy(t->names[i], text, len);
+                t->names[i][len] = '\0';
+            }
+        }
         if (!t->names[i])
             return rd_nomem(r);
-        memcpy(t->names[i], text, len);
-        t->names[i][len] = '\0';
         if (!soma_utf8_valid(t->names[i]))
             return soma_fail(r->err, SOMA_ERR_DATA,
                              "%s: line %zu: the name of column %zu is not valid "
