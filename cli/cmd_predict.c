@@ -157,7 +157,8 @@ int cmd_predict(int argc, char **argv)
     /* one sigmoid output with two labels reads as P(second label) */
     int binary = nc == 2 && k == 1;
     int classify = nc > 0 && (nc == k || binary);
-    const char *t = soma_net_get_meta(net, "target");
+    const char *t = prep ? prep->columns[prep->targets[0]].name
+                         : soma_net_get_meta(net, "target");
     if (classify) {
         print_header_name(f, "predicted_", t ? t : "class");
         for (int c = 0; c < nc; c++) {

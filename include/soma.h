@@ -662,8 +662,9 @@ typedef struct soma_prep {
  * distinct (names, codes, free text), or with more than max_categories
  * values: ignored; other text: categorical; numbers: numeric. The task
  * (opt->task AUTO): text labels are classes; numbers are classes when they
- * are whole, written without a decimal point, at most 32 distinct and each
- * seen on 5 rows on average (or only two values); else regression.
+ * are whole, written without a decimal point, and few for the rows: at
+ * most 10 distinct values seen on 5 rows each on average, or at most 32
+ * seen on 20 (or only two values); else regression.
  * Errors name the file and column: an unknown column (SOMA_ERR_ARG), a
  * column forced twice, a target that is entirely missing, a forced
  * categorical column over max_categories, a text target for regression,

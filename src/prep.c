@@ -24,8 +24,13 @@
 /* SOMA_TASK_AUTO: whole-number targets with at most this many values may
  * be classes. */
 #define AUTO_MAX_CLASSES 32
-/* ... when each is seen on this many rows on average. */
+/* ... when each is seen on this many rows on average: up to
+ * AUTO_FEW_CLASSES values (ratings, digits, species codes) need a few rows
+ * each; more values need many, or they are a measurement (a shoe size, an
+ * age) rather than labels. */
+#define AUTO_FEW_CLASSES 10
 #define AUTO_ROWS_PER_CLASS 5
+#define AUTO_ROWS_PER_MANY_CLASSES 20
 /* Text in which more than this share of the values is distinct, and more
  * than ID_MIN_DISTINCT of them, identifies rows rather than groups them. */
 #define ID_SHARE 0.5
@@ -560,7 +565,10 @@ static soma_status fit_targets(fit_state *s)
                          "the target '%.*s' holds %d distinct values", NAME_SHOW,
                          t->names[tc], n);
             } else if (whole && t->stats[tc].n_point == 0 &&
-                       s->n_used >= (size_t)AUTO_ROWS_PER_CLASS * (size_t)n) {
+                       s->n_used >= (size_t)(n <= AUTO_FEW_CLASSES
+                                                 ? AUTO_ROWS_PER_CLASS
+                                                 : AUTO_ROWS_PER_MANY_CLASSES) *
+                                        (size_t)n) {
                 task = SOMA_TASK_CLASSIFY;
                 snprintf(reason, sizeof reason,
                          "the target '%.*s' holds %d whole numbers, each on %zu "

@@ -17,6 +17,19 @@ expect_ok classify_csv_model_eval "$SOMA" eval "$TMP/iris.safetensors" tests/dat
 expect_error classify_csv_bad_target 1 "no column 'kind'" "$EX/classify_csv" tests/data/iris.csv kind "$TMP/x.safetensors"
 expect_error classify_csv_usage 2 "usage:" "$EX/classify_csv"
 
+# ---- messy_table: a European export with missing values, both tasks ---------
+expect_ok messy_table_classify "$EX/messy_table" tests/data/people.csv sex "$TMP/people.safetensors"
+check messy_table_roles sh -c "grep -Eq '^name +ignored +identifier-like' '$TMP/out' && grep -Eq '^sport +categorical' '$TMP/out' && grep -Eq '^height_cm +numeric' '$TMP/out'"
+acc=$(number 'training accuracy' "$TMP/out")
+check "messy_table_accuracy_${acc}_at_least_0.9" awk "BEGIN { exit !(\"$acc\" + 0 >= 0.9) }"
+expect_ok messy_table_model_predicts "$SOMA" predict "$TMP/people.safetensors" tests/data/people.csv --id name
+check messy_table_model_header sh -c "head -1 '$TMP/out' | grep -qx 'name,predicted_sex,p_female,p_male'"
+expect_ok messy_table_regress "$EX/messy_table" tests/data/people.csv shoe_size "$TMP/shoe.safetensors"
+check messy_table_regress_task grep -q 'task: regress' "$TMP/out"
+rmse=$(number 'training RMSE' "$TMP/out")
+check "messy_table_rmse_${rmse}_below_2_sizes" awk "BEGIN { exit !(\"$rmse\" + 0 > 0 && $rmse < 2) }"
+expect_error messy_table_bad_target 1 "no column 'size'" "$EX/messy_table" tests/data/people.csv size "$TMP/x.safetensors"
+
 # ---- regression: petal width, far better than guessing the mean -------------
 expect_ok regression_runs "$EX/regression"
 rmse=$(number 'held-out RMSE' "$TMP/out")
