@@ -139,6 +139,19 @@ soma_dataset *cli_read_for_model(const char *path, int idx, soma_net *net,
 soma_dataset *cli_read_for_training(const char *path, int idx, soma_net *net,
                                     const char *target, const char *labels);
 
+/* The options every command that reads a table takes (train, predict,
+ * eval), as cli_opt initialisers: sep and decimal are const char*, na a
+ * cli_list. */
+#define CLI_TABLE_OPTS(sep, decimal, na)                                       \
+    {"sep", 0, OPT_STRING, &(sep), 0, 0, "C",                                  \
+     "separator: , ; | tab space (default: detected)"},                        \
+    {"decimal", 0, OPT_STRING, &(decimal), 0, 0, "C",                          \
+     "decimal mark . or , (default: detected for non-comma separators, or "    \
+     "the model's)"},                                                          \
+    {"na-values", 0, OPT_LIST, &(na), 0, 0, "T1,T2..",                         \
+     "more missing-value tokens (always: empty, NA, N/A, NaN, nan, null, "     \
+     "NULL, ?)"}
+
 /* Table reading options from --sep, --decimal and --na-values (NULL or
  * empty: the defaults); "\t" or "tab" and "space" are accepted. Returns 0,
  * or -1 with a usage error in msg. */

@@ -90,6 +90,9 @@ typedef struct soma_dict {
     size_t n_slots;
 } soma_dict;
 
+/* FNV-1a of s[0..len): the hash of soma_dict and of the CSV reader's
+ * label table. */
+uint64_t soma_hash_bytes(const char *s, size_t len);
 int64_t soma_dict_find(const soma_dict *d, const char *s, size_t len);
 int64_t soma_dict_add(soma_dict *d, const char *s, size_t len);
 void soma_dict_free(soma_dict *d);

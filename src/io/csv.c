@@ -592,17 +592,6 @@ static soma_status read_header(csv_state *s)
 
 /* ---- labels ------------------------------------------------------------- */
 
-static uint64_t hash_text(const char *s, size_t len)
-{
-    uint64_t h = 0xcbf29ce484222325ull; /* FNV-1a */
-    size_t i;
-    for (i = 0; i < len; i++) {
-        h ^= (unsigned char)s[i];
-        h *= 0x100000001b3ull;
-    }
-    return h;
-}
-
 /* The slot holding text, or the empty slot where it would go. */
 static size_t label_slot(const csv_labels *t, const char *text, size_t len,
                          uint64_t h)
@@ -625,14 +614,14 @@ static int label_find(const csv_labels *t, const char *text, size_t len)
     size_t i;
     if (!t->n_slots)
         return -1;
-    i = label_slot(t, text, len, hash_text(text, len));
+    i = label_slot(t, text, len, soma_hash_bytes(text, len));
     return t->slots[i];
 }
 
 /* Adds text, known to be absent, and returns its index (-1: no memory). */
 static int label_add(csv_labels *t, const char *text, size_t len)
 {
-    uint64_t h = hash_text(text, len);
+    uint64_t h = soma_hash_bytes(text, len);
     csv_label *l;
     size_t need;
     double v;

@@ -187,7 +187,7 @@ static uint32_t number_cell(double v)
 
 /* ---- distinct texts ----------------------------------------------------- */
 
-static uint64_t hash_bytes(const char *s, size_t len)
+uint64_t soma_hash_bytes(const char *s, size_t len)
 {
     uint64_t h = 0xcbf29ce484222325ull; /* FNV-1a */
     for (size_t i = 0; i < len; i++) {
@@ -215,14 +215,14 @@ int64_t soma_dict_find(const soma_dict *d, const char *s, size_t len)
 {
     if (!d->n_slots)
         return -1;
-    uint32_t k = d->slots[dict_slot(d, s, len, hash_bytes(s, len))];
+    uint32_t k = d->slots[dict_slot(d, s, len, soma_hash_bytes(s, len))];
     return k == UINT32_MAX ? -1 : (int64_t)k;
 }
 
 /* The id of s, added when new; -1 out of memory, -2 when full. */
 int64_t soma_dict_add(soma_dict *d, const char *s, size_t len)
 {
-    uint64_t h = hash_bytes(s, len);
+    uint64_t h = soma_hash_bytes(s, len);
     if (d->n_slots) {
         uint32_t k = d->slots[dict_slot(d, s, len, h)];
         if (k != UINT32_MAX)
