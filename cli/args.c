@@ -54,7 +54,12 @@ void cli_help(const cli_command *cmd)
         else
             snprintf(left, sizeof left, "    --%s%s%s", o->name, o->arg ? " " : "",
                      o->arg ? o->arg : "");
-        printf("  %-28s %s\n", left, o->help);
+        /* a long option and its value get a line of their own, so that
+         * they never run into their help */
+        if (strlen(left) > 28)
+            printf("  %s\n  %-28s %s\n", left, "", o->help);
+        else
+            printf("  %-28s %s\n", left, o->help);
     }
     printf("  %-28s %s\n", "-h, --help", "show this help");
 }

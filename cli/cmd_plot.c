@@ -252,8 +252,10 @@ int cmd_plot(int argc, char **argv)
     const char *output = NULL, *title = NULL;
     int log_loss = 0;
     const cli_opt opts[] = {
-        {"output-file", 'o', OPT_STRING, &output, 0, 0, "FILE.svg",
+        {"output", 'o', OPT_STRING, &output, 0, 0, "FILE.svg",
          "the picture to write (required; - for standard output)"},
+        {"output-file", 0, OPT_STRING, &output, 0, 0, "FILE.svg",
+         "the same as -o (an older name)"},
         {"title", 0, OPT_STRING, &title, 0, 0, "TEXT",
          "the title (default: 'Learning curves: ' and the log's name)"},
         {"log-loss", 0, OPT_FLAG, &log_loss, 0, 0, NULL,
@@ -264,7 +266,7 @@ int cmd_plot(int argc, char **argv)
         "Draws the learning curves of a training log (written by soma train\n"
         "--log) as an SVG picture: loss, and accuracy for a classifier, against\n"
         "the epoch, training solid and validation dashed.",
-        opts, 3, 1, 1};
+        opts, (int)(sizeof opts / sizeof opts[0]), 1, 1};
     const char *pos[1];
     int n_pos;
     char msg[512];

@@ -217,7 +217,7 @@ static soma_net *build_net(const train_args *a, const soma_dataset *ds,
         if (balanced && (out_act == SOMA_ACT_SIGMOID ||
                          (a->loss && soma_loss_parse(a->loss) != SOMA_LOSS_CE))) {
             cli_error("--class-weight balanced weighs the cross-entropy of a "
-                      "softmax output; leave --output and --loss out");
+                      "softmax output; leave --output-activation and --loss out");
             return NULL;
         }
         /* class weights need one output per class: softmax even for two */
@@ -230,7 +230,7 @@ static soma_net *build_net(const train_args *a, const soma_dataset *ds,
                 return NULL;
             if (ds->n_classes > 2) {
                 cli_error("%s: the target '%s' has %d classes; one sigmoid output "
-                          "can only tell two apart (use --output softmax)",
+                          "can only tell two apart (use --output-activation softmax)",
                           a->target_file, ds->target_name, ds->n_classes);
                 return NULL;
             }
@@ -369,7 +369,8 @@ static int check_names(const train_args *a)
     int out_act = a->output ? soma_activation_parse(a->output) : -1;
     if (a->output && out_act != SOMA_ACT_SIGMOID && out_act != SOMA_ACT_SOFTMAX &&
         out_act != SOMA_ACT_LINEAR)
-        return cli_error("--output: '%s' is not sigmoid, softmax or linear",
+        return cli_error("--output-activation: '%s' is not sigmoid, softmax or "
+                         "linear",
                          a->output);
     if (a->loss && soma_loss_parse(a->loss) < 0)
         return cli_error("--loss: unknown loss '%s' (sse, mse, bce, ce)", a->loss);
@@ -648,14 +649,16 @@ int cmd_train(int argc, char **argv)
          "output each"},
         {"labels", 0, OPT_STRING, &a.labels, 0, 0, "FILE",
          "IDX images: the IDX labels file (required)"},
-        {"output-file", 'o', OPT_STRING, &a.output_path, 0, 0, "MODEL",
+        {"output", 'o', OPT_STRING, &a.output_path, 0, 0, "MODEL",
          "where to save the model (required)"},
+        {"output-file", 0, OPT_STRING, &a.output_path, 0, 0, "MODEL",
+         "the same as -o (an older name)"},
         {"layers", 0, OPT_STRING, &a.layers, 0, 0, "W1,W2..",
          "hidden layer widths, or 'none' for no hidden layer (default 32)"},
         {"activation", 0, OPT_STRING, &a.activation, 0, 0, "NAME",
          "hidden activation: sigmoid, tanh, relu, leaky_relu, linear (default "
          "relu)"},
-        {"output", 0, OPT_STRING, &a.output, 0, 0, "NAME",
+        {"output-activation", 0, OPT_STRING, &a.output, 0, 0, "NAME",
          "output layer: sigmoid, softmax or linear (default: from the target)"},
         {"loss", 0, OPT_STRING, &a.loss, 0, 0, "NAME",
          "sse, mse, bce or ce (default: from the output)"},
@@ -739,6 +742,21 @@ int cmd_train(int argc, char **argv)
     const char *pos[1];
     int n_pos;
     char msg[256];
+    /* --output was the output layer's activation before it was the model
+     * file, as -o is everywhere: the old spelling gets the new one */
+    for (int i = 1; i < argc; i++) {
+        const char *v = strncmp(argv[i], "--output=", 9) == 0 ? argv[i] + 9
+                        : strcmp(argv[i], "--output") == 0 && i + 1 < argc
+                            ? argv[i + 1]
+                            : NULL;
+        if (v && soma_activation_parse(v) >= 0) {
+            snprintf(msg, sizeof msg,
+                     "--output is the model file (-o); the output layer is "
+                     "--output-activation %.20s",
+                     v);
+            return cli_usage_error(&cmd, msg);
+        }
+    }
     int r = cli_parse(&cmd, argc, argv, pos, &n_pos, msg, sizeof msg);
     if (r != 0)
         return r > 0 ? 0 : cli_usage_error(&cmd, msg);

@@ -31,7 +31,7 @@ int cli_targets(const char *path, const soma_dataset *ds, soma_loss loss, int k,
                          "outputs", path, ds->n_classes, k);
     if (ds->n_classes > 2 && k == 1)
         return cli_error("%s: the target has %d classes but the network has one "
-                         "output (use --output softmax)", path, ds->n_classes);
+                         "output (use --output-activation softmax)", path, ds->n_classes);
     int vcols = ds->y_cols > 1 ? ds->y_cols : 1;
     if (ds->n_classes == 0 && k != vcols)
         return vcols == 1

@@ -58,13 +58,8 @@ _soma()
     --activation)
         COMPREPLY=($(compgen -W "sigmoid tanh relu leaky_relu linear" -- "$cur"))
         return 0 ;;
-    --output)
-        # train: the output layer; predict: the output file
-        if [ "$cmd" = train ]; then
-            COMPREPLY=($(compgen -W "sigmoid softmax linear" -- "$cur"))
-        else
-            _soma_files "$cur"
-        fi
+    --output-activation)
+        COMPREPLY=($(compgen -W "sigmoid softmax linear" -- "$cur"))
         return 0 ;;
     --missing)
         COMPREPLY=($(compgen -W "impute drop error" -- "$cur"))
@@ -109,7 +104,7 @@ _soma()
                 tr -d '\r"' | tr ',;|\t' '\n\n\n\n')" -- "$cur"))
         fi
         return 0 ;;
-    -o|--output-file|--labels|--init-from|--log|--val|--val-labels|--checkpoint|\
+    -o|--output|--output-file|--labels|--init-from|--log|--val|--val-labels|--checkpoint|\
     --resume|--confusion-svg)
         _soma_files "$cur"
         return 0 ;;

@@ -53,7 +53,7 @@ expect_error init_from_mismatch 1 "differ in architecture" "$SOMA" train "$TMP/i
 # ---- the post's rule: a sigmoid output learns 0/1 targets ------------------
 printf 'a,b,y\n0,1,0\n1,0,1\n1,1,2\n' >"$TMP/three.csv"
 expect_error sigmoid_needs_zero_one 1 "line 4, column 'y': target 2 is not 0 or 1" \
-    "$SOMA" train "$TMP/three.csv" --target y --output sigmoid -o "$TMP/x.safetensors"
+    "$SOMA" train "$TMP/three.csv" --target y --output-activation sigmoid -o "$TMP/x.safetensors"
 check no_model_after_error test ! -e "$TMP/x.safetensors"
 printf 'a,b,y\n0,1,no\n1,0,yes\n1,1,yes\n0,0,no\n' >"$TMP/yesno.csv"
 expect_ok binary_text_labels "$SOMA" train "$TMP/yesno.csv" --target y --epochs 200 --quiet -o "$TMP/yn.safetensors"
@@ -83,7 +83,7 @@ expect_error train_missing_file 1 "nope.csv" "$SOMA" train "$TMP/nope.csv" --tar
 expect_error train_bad_layers 1 "--layers: '16,x'" "$SOMA" train $IRIS --target species --layers 16,x -o "$TMP/x.safetensors"
 expect_error train_bad_activation 1 "unknown activation 'swish'" "$SOMA" train $IRIS --target species --activation swish -o "$TMP/x.safetensors"
 expect_error train_bad_lr 2 "--lr needs a number" "$SOMA" train $IRIS --target species --lr nan -o "$TMP/x.safetensors"
-expect_error train_bad_loss_combo 1 "loss bce needs a sigmoid output" "$SOMA" train $IRIS --target species --output softmax --loss bce -o "$TMP/x.safetensors"
+expect_error train_bad_loss_combo 1 "loss bce needs a sigmoid output" "$SOMA" train $IRIS --target species --output-activation softmax --loss bce -o "$TMP/x.safetensors"
 expect_error train_bad_val_split 2 "--val-split needs a number" "$SOMA" train $IRIS --target species --val-split 1.5 -o "$TMP/x.safetensors"
 expect_error train_save_missing_dir 1 "$TMP/no/such/dir/m.safetensors" "$SOMA" train $IRIS --target species --epochs 1 --quiet -o "$TMP/no/such/dir/m.safetensors"
 printf 'a,b,y\n1,2,0\n3,x,1\n' >"$TMP/bad_number.csv"

@@ -62,7 +62,7 @@ offers "predict plot" "$SOMA" p
 offers "--activation" "$SOMA" train --ac
 offers "relu" "$SOMA" train --activation r
 offers "sigmoid tanh relu leaky_relu linear" "$SOMA" train --activation ""
-offers "sigmoid softmax linear" "$SOMA" train --output ""
+offers "sigmoid softmax linear" "$SOMA" train --output-activation ""
 offers "sse mse bce ce" "$SOMA" train tests/data/iris.csv --loss ""
 offers "gd sgd adam" "$SOMA" train --optimizer ""
 offers "constant step cosine" "$SOMA" train --lr-schedule ""

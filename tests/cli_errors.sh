@@ -84,7 +84,8 @@ expect_error eval_model_without_target 2 "the model does not name its target col
 # ---- soma train's options -------------------------------------------------------
 expect_error bad_layers 1 "--layers: '16,,8' is not a list of widths" "$SOMA" train $IRIS --target species --layers 16,,8 -o "$X"
 expect_error bad_activation 1 "--activation: unknown activation 'swish'" "$SOMA" train $IRIS --target species --activation swish -o "$X"
-expect_error bad_output 1 "--output: 'relu' is not sigmoid, softmax or linear" "$SOMA" train $IRIS --target species --output relu -o "$X"
+expect_error bad_output 1 "--output-activation: 'relu' is not sigmoid, softmax or linear" "$SOMA" train $IRIS --target species --output-activation relu -o "$X"
+expect_error output_old_spelling 2 "--output is the model file (-o); the output layer is --output-activation softmax" "$SOMA" train $IRIS --target species --output softmax -o "$X"
 expect_error bad_loss 1 "--loss: unknown loss 'hinge'" "$SOMA" train $IRIS --target species --loss hinge -o "$X"
 expect_error bad_optimizer 1 "--optimizer: unknown optimizer 'rmsprop'" "$SOMA" train $IRIS --target species --optimizer rmsprop -o "$X"
 expect_error bad_init 1 "--init: unknown initialiser 'zeros'" "$SOMA" train $IRIS --target species --init zeros -o "$X"
@@ -127,12 +128,12 @@ check interrupt_checkpoint_unwritable grep -q "^soma: interrupted, and the check
 
 # ---- data against the task and the model --------------------------------------------
 expect_error sigmoid_three_classes 1 "the target 'species' has 3 classes; one sigmoid output can only tell two apart" \
-    "$SOMA" train $IRIS --target species --output sigmoid -o "$X"
+    "$SOMA" train $IRIS --target species --output-activation sigmoid -o "$X"
 printf 'a,b,y\n0,1,0\n1,0,1\n1,1,3\n' >"$TMP/three.csv"
 expect_error sigmoid_csv_not_zero_one 1 "three.csv: line 4, column 'y': target 3 is not 0 or 1 (a sigmoid output needs 0/1 targets)" \
-    "$SOMA" train "$TMP/three.csv" --target y --output sigmoid -o "$X"
+    "$SOMA" train "$TMP/three.csv" --target y --output-activation sigmoid -o "$X"
 expect_error sigmoid_idx_not_zero_one 1 "lab02: item 1 (0-based): label 2 is not 0 or 1 (a sigmoid output needs 0/1 targets)" \
-    "$SOMA" train "$TMP/img" --labels "$TMP/lab02" --output sigmoid -o "$X"
+    "$SOMA" train "$TMP/img" --labels "$TMP/lab02" --output-activation sigmoid -o "$X"
 # models whose classes, outputs or features disagree (edited files)
 edit "$L" "$TMP/two_classes.safetensors" 'set:soma.classes=["a","b"]'
 sed -e 's/setosa/a/' -e 's/versicolor/b/' -e 's/virginica/a/' $IRIS >"$TMP/ab.csv"
@@ -142,7 +143,7 @@ printf 'a,b,y\n0,1,no\n1,0,yes\n1,1,yes\n0,0,no\n' >"$TMP/yesno.csv"
 "$SOMA" train "$TMP/yesno.csv" --target y --epochs 1 --quiet -o "$TMP/yn.safetensors"
 edit "$TMP/yn.safetensors" "$TMP/yn3.safetensors" 'set:soma.classes=["no","yes","maybe"]' del:soma.preprocess
 printf 'a,b,y\n0,1,no\n1,0,maybe\n' >"$TMP/maybe.csv"
-expect_error eval_classes_one_output 1 "maybe.csv: the target has 3 classes but the network has one output (use --output softmax)" \
+expect_error eval_classes_one_output 1 "maybe.csv: the target has 3 classes but the network has one output (use --output-activation softmax)" \
     "$SOMA" eval "$TMP/yn3.safetensors" "$TMP/maybe.csv"
 edit "$L" "$TMP/noclasses.safetensors" del:soma.classes
 awk -F, 'BEGIN { OFS = "," } { print $0, NR == 1 ? "y" : NR }' $IRIS >"$TMP/numeric.csv"

@@ -23,7 +23,7 @@ check example_runs grep -q 'prediction for \[1, 0, 0\]: 0.99993' "$TMP/example.o
 # the post through the general CLI path gives the demo's weights
 "$SOMA" demo >"$TMP/demo.out"
 expect_ok post_via_train "$SOMA" train tests/data/post.csv --target y --layers none \
-    --no-bias --output sigmoid --loss sse --optimizer gd --lr 1 --batch-size 0 \
+    --no-bias --output-activation sigmoid --loss sse --optimizer gd --lr 1 --batch-size 0 \
     --epochs 10000 --init uniform --no-standardize --quiet -o "$TMP/post.safetensors"
 expect_ok post_predict "$SOMA" predict "$TMP/post.safetensors" tests/data/post_query.csv
 p=$(awk -F, 'NR == 2 { print $3 }' "$TMP/out")

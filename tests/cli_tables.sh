@@ -242,7 +242,7 @@ expect_error tables_regression_text_target 1 "line 2, column 'kind': 'small' is 
 expect_error tables_class_weight_regression 1 "--class-weight: price is a regression target" \
     "$SOMA" train "$TMP/shop.csv" --target price --class-weight balanced -o "$X"
 expect_error tables_class_weight_sigmoid 1 "--class-weight balanced weighs the cross-entropy of a softmax output" \
-    "$SOMA" train "$TMP/imb.csv" --target y --class-weight balanced --output sigmoid -o "$X"
+    "$SOMA" train "$TMP/imb.csv" --target y --class-weight balanced --output-activation sigmoid -o "$X"
 # usage errors
 expect_error tables_bad_sep 2 "--sep: 'x' is not ',', ';', '|', tab or space" "$SOMA" train "$TMP/shop.csv" --target kind --sep x -o "$X"
 expect_error tables_bad_decimal 2 "--decimal: ';' is not '.' or ','" "$SOMA" train "$TMP/shop.csv" --target kind --decimal ';' -o "$X"

@@ -41,7 +41,7 @@ expect_error val_and_split 2 "exclude each other" "$SOMA" train $IRIS --target s
 # ---- NaN: a learning rate that blows up ------------------------------------
 awk 'BEGIN { print "a,b,y"; for (i = 0; i < 64; i++) printf "%d,%d,%d\n", i * 1000, -i * 3000, i * 77 }' >"$TMP/big.csv"
 expect_error nan_detected 1 "try a smaller learning rate" "$SOMA" train "$TMP/big.csv" --target y \
-    --output linear --optimizer gd --lr 1e6 --no-standardize --epochs 50 --quiet -o "$TMP/nan.safetensors"
+    --output-activation linear --optimizer gd --lr 1e6 --no-standardize --epochs 50 --quiet -o "$TMP/nan.safetensors"
 check nan_names_epoch_and_batch grep -q 'epoch [0-9]*, batch [0-9]*' "$TMP/err"
 check nan_no_model test ! -e "$TMP/nan.safetensors"
 
