@@ -301,8 +301,8 @@ static soma_net *build_net(const train_args *a, const soma_dataset *ds,
     int opt = soma_optimizer_parse(a->optimizer);
     cfg->optimizer = (soma_optimizer)opt;
     cfg->learning_rate = a->lr >= 0.0 ? a->lr : (opt == SOMA_OPT_ADAM ? 0.01 : 0.1);
-    cfg->momentum = a->momentum >= 0.0 ? a->momentum
-                                       : (opt == SOMA_OPT_SGD ? 0.9 : 0.0);
+    /* plain SGD unless --momentum, as torch.optim.SGD and keras SGD */
+    cfg->momentum = a->momentum >= 0.0 ? a->momentum : 0.0;
     cfg->weight_decay = a->weight_decay;
     cfg->batch_size = a->batch_size;
     cfg->epochs = a->epochs;
@@ -667,7 +667,7 @@ int cmd_train(int argc, char **argv)
         {"lr", 0, OPT_DOUBLE, &a.lr, 0, 1e6, "X",
          "learning rate (default 0.01 for adam, 0.1 otherwise)"},
         {"momentum", 0, OPT_DOUBLE, &a.momentum, 0, 0.999999, "X",
-         "sgd momentum (default 0.9)"},
+         "sgd momentum (default 0: plain SGD, as in PyTorch and Keras)"},
         {"batch-size", 0, OPT_SIZE, &a.batch_size, 0, 1e12, "N",
          "examples per batch, 0 = full batch (default 32)"},
         {"epochs", 0, OPT_INT, &a.epochs, 0, 1e9, "N", "passes over the data "
@@ -788,6 +788,8 @@ int cmd_train(int argc, char **argv)
         if (!a.target && !a.resume)
             return cli_usage_error(&cmd, "--target is required");
     }
+    if (a.momentum >= 0.0 && strcmp(a.optimizer, "sgd") != 0)
+        return cli_usage_error(&cmd, "--momentum is for --optimizer sgd");
     if (a.missing && strcmp(a.missing, "impute") && strcmp(a.missing, "drop") &&
         strcmp(a.missing, "error"))
         return cli_usage_error(&cmd, "--missing: use impute, drop or error");

@@ -111,6 +111,14 @@ head -c 100 "$TMP/iris.safetensors" >"$TMP/truncated.safetensors"
 expect_error model_truncated 1 "truncated.safetensors" "$SOMA" info "$TMP/truncated.safetensors"
 expect_error model_not_safetensors 1 "iris.csv" "$SOMA" predict $IRIS $IRIS
 expect_error model_missing 1 "missing.safetensors" "$SOMA" info "$TMP/missing.safetensors"
+# --optimizer sgd is plain SGD unless --momentum says otherwise, as in PyTorch
+"$SOMA" train $IRIS --target species --optimizer sgd --epochs 1 --quiet -o "$TMP/sgd.safetensors"
+"$SOMA" info "$TMP/sgd.safetensors" >"$TMP/out"
+check sgd_is_plain_by_default grep -Eq '^train.momentum +0$' "$TMP/out"
+"$SOMA" train $IRIS --target species --optimizer sgd --momentum 0.9 --epochs 1 --quiet -o "$TMP/sgd.safetensors"
+"$SOMA" info "$TMP/sgd.safetensors" >"$TMP/out"
+check sgd_momentum_given grep -Eq '^train.momentum +0.9$' "$TMP/out"
+
 # saving over an existing model replaces it whole
 cp "$TMP/iris.safetensors" "$TMP/keep.safetensors"
 "$SOMA" train $IRIS --target species --epochs 1 --quiet -o "$TMP/keep.safetensors"

@@ -85,6 +85,7 @@ expect_error eval_model_without_target 2 "the model does not name its target col
 expect_error bad_layers 1 "--layers: '16,,8' is not a list of widths" "$SOMA" train $IRIS --target species --layers 16,,8 -o "$X"
 expect_error bad_activation 1 "--activation: unknown activation 'swish'" "$SOMA" train $IRIS --target species --activation swish -o "$X"
 expect_error bad_output 1 "--output-activation: 'relu' is not sigmoid, softmax or linear" "$SOMA" train $IRIS --target species --output-activation relu -o "$X"
+expect_error momentum_without_sgd 2 "--momentum is for --optimizer sgd" "$SOMA" train $IRIS --target species --momentum 0.9 -o "$X"
 expect_error output_old_spelling 2 "--output is the model file (-o); the output layer is --output-activation softmax" "$SOMA" train $IRIS --target species --output softmax -o "$X"
 expect_error bad_loss 1 "--loss: unknown loss 'hinge'" "$SOMA" train $IRIS --target species --loss hinge -o "$X"
 expect_error bad_optimizer 1 "--optimizer: unknown optimizer 'rmsprop'" "$SOMA" train $IRIS --target species --optimizer rmsprop -o "$X"
@@ -194,7 +195,7 @@ expect_error train_latin1_label 1 "$TMP/latin1.csv: line 2, column 'y': the text
 
 # ---- checkpoints, edited ---------------------------------------------------------
 run="$TMP/iris.csv --target species --epochs 2 --quiet -o $X"
-"$SOMA" train $run --optimizer sgd --checkpoint "$TMP/sgd.ck"
+"$SOMA" train $run --optimizer sgd --momentum 0.9 --checkpoint "$TMP/sgd.ck"
 "$SOMA" train $run --optimizer adam --checkpoint "$TMP/adam.ck"
 resume() { "$SOMA" train $run --resume "$1"; }
 edit "$TMP/adam.ck" "$TMP/e.ck" set:soma.train.version=9
