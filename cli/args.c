@@ -4,6 +4,7 @@
  */
 #include "cli.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <inttypes.h>
 #include <math.h>
@@ -62,6 +63,43 @@ void cli_help(const cli_command *cmd)
             printf("  %-28s %s\n", left, o->help);
     }
     printf("  %-28s %s\n", "-h, --help", "show this help");
+}
+
+/* Levenshtein distance of a and b, case-insensitive, stopping at 9. */
+static int edit_distance(const char *a, const char *b)
+{
+    size_t la = strlen(a), lb = strlen(b);
+    if (la > 64 || lb > 64)
+        return 9;
+    int prev[65], cur[65];
+    for (size_t j = 0; j <= lb; j++)
+        prev[j] = (int)j;
+    for (size_t i = 1; i <= la; i++) {
+        cur[0] = (int)i;
+        for (size_t j = 1; j <= lb; j++) {
+            int sub = prev[j - 1] +
+                      (tolower((unsigned char)a[i - 1]) !=
+                       tolower((unsigned char)b[j - 1]));
+            int del = prev[j] + 1, ins = cur[j - 1] + 1;
+            cur[j] = sub < del ? (sub < ins ? sub : ins) : (del < ins ? del : ins);
+        }
+        memcpy(prev, cur, (lb + 1) * sizeof *prev);
+    }
+    return prev[lb] < 9 ? prev[lb] : 9;
+}
+
+const char *cli_suggest(const char *word, const char *const *names, int n)
+{
+    const char *best = NULL;
+    int best_d = 3;
+    for (int i = 0; i < n; i++) {
+        int d = edit_distance(word, names[i]);
+        if (d < best_d && (d == 0 || 3 * (size_t)d < strlen(names[i]))) {
+            best = names[i];
+            best_d = d;
+        }
+    }
+    return best;
 }
 
 static const cli_opt *find_opt(const cli_command *cmd, const char *name,
@@ -187,7 +225,21 @@ int cli_parse(const cli_command *cmd, int argc, char **argv, const char **pos,
             o = a[2] == '\0' ? find_opt(cmd, NULL, 0, a[1]) : NULL;
         }
         if (!o) {
-            snprintf(msg, msg_size, "unknown option '%s'", a);
+            const char *names[64];
+            char dashed[64][40];
+            int n = 0;
+            for (int k = 0; k < cmd->n_opts && n < 64; k++, n++) {
+                snprintf(dashed[n], sizeof dashed[n], "--%s", cmd->opts[k].name);
+                names[n] = dashed[n];
+            }
+            char word[64];
+            snprintf(word, sizeof word, "%.*s", (int)strcspn(a, "="), a);
+            const char *near = cli_suggest(word, names, n);
+            if (near)
+                snprintf(msg, msg_size, "unknown option '%s' (did you mean '%s'?)",
+                         a, near);
+            else
+                snprintf(msg, msg_size, "unknown option '%s'", a);
             return -1;
         }
         if (o->kind == OPT_FLAG) {

@@ -79,6 +79,11 @@ int cli_error(const char *fmt, ...)
 /* Prints "soma CMD: MESSAGE (see 'soma CMD --help')" and returns 2. */
 int cli_usage_error(const cli_command *cmd, const char *msg);
 
+/* The name among names[n] that word most likely means: the same but for
+ * case, or within a small edit distance (at most 2, and less than a third
+ * of its length). NULL for none. */
+const char *cli_suggest(const char *word, const char *const *names, int n);
+
 /* Writes s as one CSV field, quoted when it holds a comma, quote or line
  * break. */
 void cli_csv_field(FILE *f, const char *s);

@@ -357,32 +357,76 @@ fail:
 }
 
 /* Checks the options that name things before any data is read. */
-static int check_names(const train_args *a)
+/* The parenthesis after an unknown name: a suggestion when value is close
+ * to one of names, else the list of them. */
+static const char *name_hint(char *buf, size_t size, const char *value,
+                             const char *const *names, int n)
 {
+    const char *near = cli_suggest(value, names, n);
+    if (near) {
+        snprintf(buf, size, "(did you mean '%s'?)", near);
+        return buf;
+    }
+    size_t len = 0;
+    buf[0] = '\0';
+    for (int i = 0; i < n; i++)
+        len += (size_t)snprintf(buf + len, size - len, "%s%s", i ? ", " : "(",
+                                names[i]);
+    snprintf(buf + len, size - len, ")");
+    return buf;
+}
+
+/* Checks the options that name things before any data is read; -1 with a
+ * usage error in msg. */
+static int check_names(const train_args *a, char *msg, size_t size)
+{
+    static const char *const acts[] = {"sigmoid", "tanh",   "relu",
+                                       "leaky_relu", "linear", "softmax"};
+    static const char *const outs[] = {"sigmoid", "softmax", "linear"};
+    static const char *const losses[] = {"sse", "mse", "bce", "ce"};
+    static const char *const opts[] = {"gd", "sgd", "adam"};
+    static const char *const inits[] = {"uniform", "glorot", "he"};
+    static const char *const scheds[] = {"constant", "step", "cosine"};
+    char h[128];
     int hidden[SOMA_MAX_LAYERS];
-    if (parse_layers(a->layers, hidden, SOMA_MAX_LAYERS - 1) < 0)
-        return cli_error("--layers: '%s' is not a list of widths like 16,8 or "
-                         "'none'", a->layers);
-    if (soma_activation_parse(a->activation) < 0)
-        return cli_error("--activation: unknown activation '%s' (sigmoid, tanh, "
-                         "relu, leaky_relu, linear, softmax)", a->activation);
+    if (parse_layers(a->layers, hidden, SOMA_MAX_LAYERS - 1) < 0) {
+        snprintf(msg, size, "--layers: '%.40s' is not a list of widths like 16,8 "
+                            "or 'none'", a->layers);
+        return -1;
+    }
+    if (soma_activation_parse(a->activation) < 0) {
+        snprintf(msg, size, "--activation: unknown activation '%.40s' %s",
+                 a->activation, name_hint(h, sizeof h, a->activation, acts, 6));
+        return -1;
+    }
     int out_act = a->output ? soma_activation_parse(a->output) : -1;
     if (a->output && out_act != SOMA_ACT_SIGMOID && out_act != SOMA_ACT_SOFTMAX &&
-        out_act != SOMA_ACT_LINEAR)
-        return cli_error("--output-activation: '%s' is not sigmoid, softmax or "
-                         "linear",
-                         a->output);
-    if (a->loss && soma_loss_parse(a->loss) < 0)
-        return cli_error("--loss: unknown loss '%s' (sse, mse, bce, ce)", a->loss);
-    if (soma_optimizer_parse(a->optimizer) < 0)
-        return cli_error("--optimizer: unknown optimizer '%s' (gd, sgd, adam)",
-                         a->optimizer);
-    if (a->init && soma_init_parse(a->init) < 0)
-        return cli_error("--init: unknown initialiser '%s' (uniform, glorot, he)",
-                         a->init);
-    if (soma_lr_schedule_parse(a->lr_schedule) < 0)
-        return cli_error("--lr-schedule: unknown schedule '%s' (constant, step, "
-                         "cosine)", a->lr_schedule);
+        out_act != SOMA_ACT_LINEAR) {
+        snprintf(msg, size, "--output-activation: '%.40s' is not sigmoid, "
+                            "softmax or linear %s",
+                 a->output, name_hint(h, sizeof h, a->output, outs, 3));
+        return -1;
+    }
+    if (a->loss && soma_loss_parse(a->loss) < 0) {
+        snprintf(msg, size, "--loss: unknown loss '%.40s' %s", a->loss,
+                 name_hint(h, sizeof h, a->loss, losses, 4));
+        return -1;
+    }
+    if (soma_optimizer_parse(a->optimizer) < 0) {
+        snprintf(msg, size, "--optimizer: unknown optimizer '%.40s' %s",
+                 a->optimizer, name_hint(h, sizeof h, a->optimizer, opts, 3));
+        return -1;
+    }
+    if (a->init && soma_init_parse(a->init) < 0) {
+        snprintf(msg, size, "--init: unknown initialiser '%.40s' %s", a->init,
+                 name_hint(h, sizeof h, a->init, inits, 3));
+        return -1;
+    }
+    if (soma_lr_schedule_parse(a->lr_schedule) < 0) {
+        snprintf(msg, size, "--lr-schedule: unknown schedule '%.40s' %s",
+                 a->lr_schedule, name_hint(h, sizeof h, a->lr_schedule, scheds, 3));
+        return -1;
+    }
     return 0;
 }
 
@@ -449,8 +493,6 @@ static int train(const train_args *a)
         if (!val_labels)
             val_labels = soma_net_get_meta(net, "train.val_labels");
     } else {
-        if (check_names(a))
-            return 1;
         int out_act = a->output ? soma_activation_parse(a->output) : -1;
         if (read_data(a, out_act, a->loss ? soma_loss_parse(a->loss) : -1, &ds,
                       &prep))
@@ -788,6 +830,8 @@ int cmd_train(int argc, char **argv)
         if (!a.target && !a.resume)
             return cli_usage_error(&cmd, "--target is required");
     }
+    if (!a.resume && check_names(&a, msg, sizeof msg))
+        return cli_usage_error(&cmd, msg);
     if (a.momentum >= 0.0 && strcmp(a.optimizer, "sgd") != 0)
         return cli_usage_error(&cmd, "--momentum is for --optimizer sgd");
     if (a.missing && strcmp(a.missing, "impute") && strcmp(a.missing, "drop") &&

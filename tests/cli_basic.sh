@@ -80,8 +80,8 @@ expect_error train_empty_checkpoint 2 "--checkpoint: the file name is empty" "$S
 expect_error train_empty_log 2 "--log: the file name is empty" "$SOMA" train $IRIS --target species -o "$TMP/x.safetensors" --log ""
 expect_error train_unknown_column 1 "no column 'kind'" "$SOMA" train $IRIS --target kind -o "$TMP/x.safetensors"
 expect_error train_missing_file 1 "nope.csv" "$SOMA" train "$TMP/nope.csv" --target y -o "$TMP/x.safetensors"
-expect_error train_bad_layers 1 "--layers: '16,x'" "$SOMA" train $IRIS --target species --layers 16,x -o "$TMP/x.safetensors"
-expect_error train_bad_activation 1 "unknown activation 'swish'" "$SOMA" train $IRIS --target species --activation swish -o "$TMP/x.safetensors"
+expect_error train_bad_layers 2 "--layers: '16,x'" "$SOMA" train $IRIS --target species --layers 16,x -o "$TMP/x.safetensors"
+expect_error train_bad_activation 2 "unknown activation 'swish'" "$SOMA" train $IRIS --target species --activation swish -o "$TMP/x.safetensors"
 expect_error train_bad_lr 2 "--lr needs a number" "$SOMA" train $IRIS --target species --lr nan -o "$TMP/x.safetensors"
 expect_error train_bad_loss_combo 1 "loss bce needs a sigmoid output" "$SOMA" train $IRIS --target species --output-activation softmax --loss bce -o "$TMP/x.safetensors"
 expect_error train_bad_val_split 2 "--val-split needs a number" "$SOMA" train $IRIS --target species --val-split 1.5 -o "$TMP/x.safetensors"
@@ -111,6 +111,11 @@ head -c 100 "$TMP/iris.safetensors" >"$TMP/truncated.safetensors"
 expect_error model_truncated 1 "truncated.safetensors" "$SOMA" info "$TMP/truncated.safetensors"
 expect_error model_not_safetensors 1 "iris.csv" "$SOMA" predict $IRIS $IRIS
 expect_error model_missing 1 "missing.safetensors" "$SOMA" info "$TMP/missing.safetensors"
+# misspellings get a suggestion, not the whole list
+expect_error optimizer_did_you_mean 2 "--optimizer: unknown optimizer 'SGD' (did you mean 'sgd'?)" "$SOMA" train $IRIS --target species --optimizer SGD -o "$TMP/x.safetensors"
+expect_error loss_did_you_mean 2 "--loss: unknown loss 'MSE' (did you mean 'mse'?)" "$SOMA" train $IRIS --target species --loss MSE -o "$TMP/x.safetensors"
+expect_error predict_option_did_you_mean 2 "unknown option '--ids' (did you mean '--id'?)" "$SOMA" predict "$TMP/iris.safetensors" $IRIS --ids species
+
 # --optimizer sgd is plain SGD unless --momentum says otherwise, as in PyTorch
 "$SOMA" train $IRIS --target species --optimizer sgd --epochs 1 --quiet -o "$TMP/sgd.safetensors"
 "$SOMA" info "$TMP/sgd.safetensors" >"$TMP/out"

@@ -82,14 +82,15 @@ expect_error eval_model_without_target 2 "the model does not name its target col
     "$SOMA" eval "$TMP/notarget.safetensors" $IRIS
 
 # ---- soma train's options -------------------------------------------------------
-expect_error bad_layers 1 "--layers: '16,,8' is not a list of widths" "$SOMA" train $IRIS --target species --layers 16,,8 -o "$X"
-expect_error bad_activation 1 "--activation: unknown activation 'swish'" "$SOMA" train $IRIS --target species --activation swish -o "$X"
-expect_error bad_output 1 "--output-activation: 'relu' is not sigmoid, softmax or linear" "$SOMA" train $IRIS --target species --output-activation relu -o "$X"
+expect_error bad_layers 2 "--layers: '16,,8' is not a list of widths" "$SOMA" train $IRIS --target species --layers 16,,8 -o "$X"
+expect_error bad_activation 2 "--activation: unknown activation 'swish'" "$SOMA" train $IRIS --target species --activation swish -o "$X"
+expect_error bad_output 2 "--output-activation: 'relu' is not sigmoid, softmax or linear" "$SOMA" train $IRIS --target species --output-activation relu -o "$X"
 expect_error momentum_without_sgd 2 "--momentum is for --optimizer sgd" "$SOMA" train $IRIS --target species --momentum 0.9 -o "$X"
 expect_error output_old_spelling 2 "--output is the model file (-o); the output layer is --output-activation softmax" "$SOMA" train $IRIS --target species --output softmax -o "$X"
-expect_error bad_loss 1 "--loss: unknown loss 'hinge'" "$SOMA" train $IRIS --target species --loss hinge -o "$X"
-expect_error bad_optimizer 1 "--optimizer: unknown optimizer 'rmsprop'" "$SOMA" train $IRIS --target species --optimizer rmsprop -o "$X"
-expect_error bad_init 1 "--init: unknown initialiser 'zeros'" "$SOMA" train $IRIS --target species --init zeros -o "$X"
+expect_error bad_loss 2 "--loss: unknown loss 'hinge'" "$SOMA" train $IRIS --target species --loss hinge -o "$X"
+expect_error bad_optimizer 2 "--optimizer: unknown optimizer 'rmsprop'" "$SOMA" train $IRIS --target species --optimizer rmsprop -o "$X"
+expect_error option_did_you_mean 2 "unknown option '--epoch' (did you mean '--epochs'?)" "$SOMA" train $IRIS --target species --epoch 3 -o "$X"
+expect_error bad_init 2 "--init: unknown initialiser 'zeros'" "$SOMA" train $IRIS --target species --init zeros -o "$X"
 many=$(awk 'BEGIN { for (i = 0; i < 257; i++) printf "%sc%d", i ? "," : "", i }')
 expect_error ignore_too_many 2 "--ignore: too many items" "$SOMA" train $IRIS --target species --ignore "$many" -o "$X"
 expect_error val_idx_without_labels 1 "--val $TMP/img: IDX images need --val-labels" \

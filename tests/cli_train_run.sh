@@ -30,7 +30,7 @@ best=$(awk -F, 'NR > 1 && (min == "" || $4 < min) { min = $4 } END { printf "%.6
 saved=$(awk '$1 == "val.loss" { printf "%.6f", $2 }' "$TMP/info")
 check "early_stopping_keeps_best_${saved}_is_${best}" test "$saved" = "$best"
 expect_error early_stopping_needs_val 1 "needs validation data" "$SOMA" train $IRIS --target species --early-stopping 2 -o "$TMP/x.safetensors"
-expect_error bad_schedule 1 "unknown schedule 'warm'" "$SOMA" train $IRIS --target species --lr-schedule warm -o "$TMP/x.safetensors"
+expect_error bad_schedule 2 "unknown schedule 'warm'" "$SOMA" train $IRIS --target species --lr-schedule warm -o "$TMP/x.safetensors"
 # --val FILE
 awk 'NR == 1 || NR % 4 != 0' $IRIS >"$TMP/t.csv"
 awk 'NR == 1 || NR % 4 == 0' $IRIS >"$TMP/v.csv"
