@@ -188,6 +188,12 @@ void cli_print_report(FILE *f, const char *path, const soma_prep *p,
 int cli_balance(const soma_dataset *ds, const soma_dataset *va, int k,
                 float **y, float **yv, int *y_cols, int quiet);
 
+/* 1 with a message in msg when path exists but cannot be a model file at
+ * all (a CSV, a picture, a log: not safetensors), the usual mistake of
+ * giving the arguments in the wrong order; 0 otherwise, where the loader's
+ * own error, if any, says more. */
+int cli_not_a_model(const char *path, char *msg, size_t size);
+
 /* ---- the training loop (cli/run.c) ---- */
 
 typedef struct cli_run {

@@ -18,6 +18,8 @@ int cmd_info(int argc, char **argv)
     if (r != 0)
         return r > 0 ? 0 : cli_usage_error(&cmd, msg);
     soma_error err;
+    if (cli_not_a_model(pos[0], msg, sizeof msg))
+        return cli_usage_error(&cmd, msg);
     soma_net *net = soma_net_load(pos[0], &err);
     if (!net)
         return cli_error("%s", err.message);

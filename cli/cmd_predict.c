@@ -11,10 +11,18 @@
 #include <string.h>
 
 /* Loads a model that runs on the given number of threads, or returns NULL
- * after printing an error. */
-static soma_net *load_model(const char *path, int threads)
+ * after printing an error (*rc: its exit status; a file that is no model
+ * at all, the arguments swapped, is a usage error). */
+static soma_net *load_model(const cli_command *cmd, const char *path,
+                            int threads, int *rc)
 {
     soma_error err;
+    char msg[512];
+    *rc = 1;
+    if (cli_not_a_model(path, msg, sizeof msg)) {
+        *rc = cli_usage_error(cmd, msg);
+        return NULL;
+    }
     soma_net *net = soma_net_load(path, &err);
     if (!net || soma_net_set_threads(net, threads, &err) != SOMA_OK) {
         soma_net_free(net);
@@ -106,9 +114,10 @@ int cmd_predict(int argc, char **argv)
     if (idx && ids.n)
         return cli_usage_error(&cmd, "--id is for CSV files");
 
-    soma_net *net = load_model(pos[0], threads);
+    int lrc;
+    soma_net *net = load_model(&cmd, pos[0], threads, &lrc);
     if (!net)
-        return 1;
+        return lrc;
     soma_table *idt = NULL;
     int idc[CLI_LIST_MAX];
     soma_dataset *ds = NULL;
@@ -474,9 +483,10 @@ int cmd_eval(int argc, char **argv)
         return cli_usage_error(&cmd, "--labels is for IDX images; a CSV names its "
                                      "target with --target");
 
-    soma_net *net = load_model(pos[0], threads);
+    int lrc;
+    soma_net *net = load_model(&cmd, pos[0], threads, &lrc);
     if (!net)
-        return 1;
+        return lrc;
     if (idx && soma_net_n_classes(net) == 0) {
         soma_net_free(net);
         return cli_error("%s: the model has no classes, so IDX labels cannot be "

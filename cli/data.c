@@ -4,6 +4,8 @@
  */
 #include "cli.h"
 
+#include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -407,4 +409,28 @@ int cli_balance(const soma_dataset *ds, const soma_dataset *va, int k,
     free(count);
     free(w);
     return 0;
+}
+
+int cli_not_a_model(const char *path, char *msg, size_t size)
+{
+    /* a safetensors file starts with an 8-byte header length and then the
+     * header's JSON object; a file whose ninth byte is no '{' is something
+     * else altogether (a truncated or damaged model still has it, and gets
+     * the loader's own message) */
+    unsigned char b[9];
+    struct stat sb;
+    /* the loader says why it cannot be read, or is too large to be one */
+    if (stat(path, &sb) != 0 || !S_ISREG(sb.st_mode) ||
+        (uintmax_t)sb.st_size > ((uintmax_t)1 << 32))
+        return 0;
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return 0;
+    size_t got = fread(b, 1, sizeof b, f);
+    fclose(f);
+    if (got == sizeof b && b[8] == '{')
+        return 0;
+    snprintf(msg, size, "%s is not a soma model file (a model is a .safetensors "
+                        "file written by soma train)", path);
+    return 1;
 }

@@ -109,7 +109,7 @@ expect_error predict_missing_feature 1 "petal_width" "$SOMA" predict "$TMP/iris.
 # model files that are not models
 head -c 100 "$TMP/iris.safetensors" >"$TMP/truncated.safetensors"
 expect_error model_truncated 1 "truncated.safetensors" "$SOMA" info "$TMP/truncated.safetensors"
-expect_error model_not_safetensors 1 "iris.csv" "$SOMA" predict $IRIS $IRIS
+expect_error model_not_safetensors 2 "iris.csv is not a soma model file (a model is a .safetensors file written by soma train)" "$SOMA" predict $IRIS $IRIS
 expect_error model_missing 1 "missing.safetensors" "$SOMA" info "$TMP/missing.safetensors"
 # misspellings get a suggestion, not the whole list
 expect_error optimizer_did_you_mean 2 "--optimizer: unknown optimizer 'SGD' (did you mean 'sgd'?)" "$SOMA" train $IRIS --target species --optimizer SGD -o "$TMP/x.safetensors"
