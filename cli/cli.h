@@ -176,8 +176,13 @@ void cli_set_table_options(const soma_table_options *opt);
 const char *cli_sep_name(char sep);
 /* Splits a comma-separated string into l (which must start empty). */
 void cli_split_list(const char *s, cli_list *l);
-/* The roles of the columns, one line each, and the task. */
+/* What train found in table t: its layout, the roles of the columns, one
+ * line each, the task and the number of inputs. */
 void cli_print_prep(FILE *f, const soma_prep *p, const soma_table *t);
+/* The column lines alone, indented by two spaces. */
+void cli_print_roles(FILE *f, const soma_prep *p);
+/* "classification into 3 classes: REASON (--task regress to change)". */
+const char *cli_task_text(const soma_prep *p, char *buf, size_t size);
 /* Notices about rows left out and cells filled. */
 void cli_print_report(FILE *f, const char *path, const soma_prep *p,
                       const soma_prep_report *rep);

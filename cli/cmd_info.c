@@ -1,19 +1,85 @@
 /*
- * cmd_info.c - soma info: describe a model file.
+ * cmd_info.c - soma info: describe a model file, for people (aligned
+ * "key  value" lines) or for scripts (--json).
  */
 #include "cli.h"
 
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static void json_strings(const char *key, int n, const char *(*get)(const soma_net *, int),
+                         const soma_net *net)
+{
+    printf(",\"%s\":[", key);
+    for (int i = 0; i < n; i++) {
+        if (i)
+            putchar(',');
+        cli_json_string(stdout, get(net, i));
+    }
+    putchar(']');
+}
+
+/* The model as one JSON object: the architecture, the preprocessing (as
+ * docs/model-format.md stores it) and the training metadata. */
+static int info_json(const char *path, const soma_net *net)
+{
+    soma_error err;
+    printf("{\"model\":");
+    cli_json_string(stdout, path);
+    printf(",\"inputs\":%d,\"standardised\":%s,\"layers\":[", soma_net_n_inputs(net),
+           soma_net_mean(net) ? "true" : "false");
+    for (int i = 0; i < soma_net_n_layers(net); i++) {
+        soma_layer_spec l = soma_net_layer(net, i);
+        printf("%s{\"units\":%d,\"activation\":\"%s\",\"bias\":%s}", i ? "," : "",
+               l.units, soma_activation_name(l.activation),
+               l.bias ? "true" : "false");
+    }
+    printf("],\"loss\":\"%s\",\"parameters\":%zu", soma_loss_name(soma_net_loss(net)),
+           soma_net_n_params(net));
+    json_strings("classes", soma_net_n_classes(net), soma_net_class, net);
+    json_strings("features", soma_net_n_features(net), soma_net_feature, net);
+    printf(",\"preprocess\":");
+    const soma_prep *prep = soma_net_prep(net);
+    if (prep) {
+        char *j = soma_prep_to_json(prep, &err);
+        if (!j) {
+            putchar('\n');
+            return cli_error("%s: %s", path, err.message);
+        }
+        fputs(j, stdout);
+        soma_prep_json_free(j);
+    } else {
+        fputs("null", stdout);
+    }
+    printf(",\"metadata\":{");
+    for (int i = 0; i < soma_net_n_meta(net); i++) {
+        const char *key = soma_net_meta_key(net, i);
+        if (i)
+            putchar(',');
+        cli_json_string(stdout, key);
+        putchar(':');
+        cli_json_string(stdout, soma_net_get_meta(net, key));
+    }
+    printf("}}\n");
+    return 0;
+}
 
 int cmd_info(int argc, char **argv)
 {
-    const cli_command cmd = {"info", "MODEL",
+    int json = 0;
+    const cli_opt opts[] = {
+        {"json", 0, OPT_FLAG, &json, 0, 0, NULL,
+         "print the model as one JSON object on standard output"},
+    };
+    const cli_command cmd = {"info", "MODEL [--json]",
                              "Prints a model's architecture, parameter count, "
-                             "classes, features and training metadata.",
-                             NULL, 0, 1, 1};
+                             "classes, preprocessing,\nfeatures and training "
+                             "metadata.",
+                             opts, 1, 1, 1};
     const char *pos[1];
     int n_pos;
-    char msg[256];
+    char msg[512];
     int r = cli_parse(&cmd, argc, argv, pos, &n_pos, msg, sizeof msg);
     if (r != 0)
         return r > 0 ? 0 : cli_usage_error(&cmd, msg);
@@ -23,53 +89,70 @@ int cmd_info(int argc, char **argv)
     soma_net *net = soma_net_load(pos[0], &err);
     if (!net)
         return cli_error("%s", err.message);
+    if (json) {
+        int rc = info_json(pos[0], net);
+        soma_net_free(net);
+        return rc;
+    }
 
-    printf("model       %s\n", pos[0]);
-    printf("inputs      %d%s\n", soma_net_n_inputs(net),
+    /* keys in one column, as wide as the widest */
+    int w = 11;
+    for (int i = 0; i < soma_net_n_meta(net); i++) {
+        int len = (int)strlen(soma_net_meta_key(net, i));
+        if (len > w)
+            w = len;
+    }
+    if (w > 28)
+        w = 28;
+    printf("%-*s %s\n", w, "model", pos[0]);
+    printf("%-*s %d%s\n", w, "inputs", soma_net_n_inputs(net),
            soma_net_mean(net) ? " (standardised)" : "");
     for (int i = 0; i < soma_net_n_layers(net); i++) {
         soma_layer_spec l = soma_net_layer(net, i);
-        printf("layer %-5d %d units, %s%s\n", i, l.units,
+        char key[32];
+        snprintf(key, sizeof key, "layer %d", i);
+        printf("%-*s %d unit%s, %s%s\n", w, key, l.units, l.units == 1 ? "" : "s",
                soma_activation_name(l.activation), l.bias ? ", bias" : ", no bias");
     }
-    printf("loss        %s\n", soma_loss_name(soma_net_loss(net)));
-    printf("parameters  %zu\n", soma_net_n_params(net));
+    printf("%-*s %s\n", w, "loss", soma_loss_name(soma_net_loss(net)));
+    printf("%-*s %zu\n", w, "parameters", soma_net_n_params(net));
     int nc = soma_net_n_classes(net);
     if (nc > 0) {
-        printf("classes     %d:", nc);
+        printf("%-*s %d:", w, "classes", nc);
         for (int i = 0; i < nc; i++)
             printf(" %s", soma_net_class(net, i));
         printf("\n");
     }
     const soma_prep *prep = soma_net_prep(net);
     if (prep) {
-        printf("table       separator %s, decimal '%c', missing values: %s\n",
+        printf("%-*s separator %s, decimal '%c', missing values: %s\n", w, "table",
                cli_sep_name(prep->sep), prep->decimal,
                prep->missing == SOMA_MISSING_DROP    ? "drop"
                : prep->missing == SOMA_MISSING_ERROR ? "error"
                                                      : "impute");
-        cli_print_prep(stdout, prep, NULL);
-        for (int c = 0; c < prep->n_columns; c++) {
-            const soma_prep_column *col = &prep->columns[c];
-            if (col->role == SOMA_ROLE_NUMERIC)
-                printf("  fill %-20s %.9g\n", col->name, col->fill);
-        }
+        char task[600];
+        printf("%-*s %s\n", w, "task", cli_task_text(prep, task, sizeof task));
+        printf("%-*s %s\n", w, "columns", "(--numeric, --categorical, --ignore "
+                                          "change them)");
+        cli_print_roles(stdout, prep);
         if (prep->target_mean)
             for (int j = 0; j < prep->n_targets; j++)
-                printf("target      %s: trained as (y - %.9g) / %.9g\n",
+                printf("%-*s %s: trained as (y - %.9g) / %.9g\n", w, "target",
                        prep->columns[prep->targets[j]].name, prep->target_mean[j],
                        prep->target_std[j]);
     }
     int nf = soma_net_n_features(net);
     if (nf > 0) {
-        printf("features    ");
+        printf("%-*s ", w, "features");
         for (int i = 0; i < nf; i++)
             printf("%s%s", i ? ", " : "", soma_net_feature(net, i));
         printf("\n");
     }
     for (int i = 0; i < soma_net_n_meta(net); i++) {
         const char *key = soma_net_meta_key(net, i);
-        printf("%-11s %s\n", key, soma_net_get_meta(net, key));
+        if (prep && strcmp(key, "task") == 0)
+            continue; /* the task line above says it, with its reason */
+        printf("%-*s %s\n", w, key, soma_net_get_meta(net, key));
     }
     soma_net_free(net);
     return 0;

@@ -310,14 +310,8 @@ void cli_split_list(const char *s, cli_list *l)
     }
 }
 
-void cli_print_prep(FILE *f, const soma_prep *p, const soma_table *t)
+void cli_print_roles(FILE *f, const soma_prep *p)
 {
-    if (t)
-        fprintf(f, "soma: %s: %zu rows, %d columns, separator %s%s, decimal "
-                   "'%c'%s\n",
-                soma_table_name(t), soma_table_n_rows(t), soma_table_n_cols(t),
-                cli_sep_name(soma_table_sep(t)), "",
-                soma_table_decimal(t), soma_table_gzipped(t) ? ", gzipped" : "");
     int w = 8;
     for (int c = 0; c < p->n_columns; c++) {
         int len = (int)strlen(p->columns[c].name);
@@ -326,26 +320,45 @@ void cli_print_prep(FILE *f, const soma_prep *p, const soma_table *t)
     }
     if (w > 28)
         w = 28;
-    fprintf(f, "%scolumn roles (--numeric, --categorical, --ignore change "
-               "them):\n", t ? "soma: " : "");
     for (int c = 0; c < p->n_columns; c++) {
         const soma_prep_column *col = &p->columns[c];
         char extra[64] = "";
-        if (col->role == SOMA_ROLE_CATEGORICAL)
-            snprintf(extra, sizeof extra, " -> %d inputs",
-                     col->n_categories + col->missing_category);
+        if (col->role == SOMA_ROLE_CATEGORICAL) {
+            int k = col->n_categories + col->missing_category;
+            snprintf(extra, sizeof extra, " -> %d input%s", k, k == 1 ? "" : "s");
+        } else if (col->role == SOMA_ROLE_NUMERIC) {
+            snprintf(extra, sizeof extra, " (missing -> %.6g)", col->fill);
+        }
         fprintf(f, "  %-*.*s  %-11s %s%s\n", w, w, col->name,
                 soma_role_name(col->role), col->reason, extra);
     }
+}
+
+const char *cli_task_text(const soma_prep *p, char *buf, size_t size)
+{
     if (p->task == SOMA_TASK_CLASSIFY)
-        fprintf(f, "%stask: classification into %d classes: %s (--task "
-                   "regress to change)\n",
-                t ? "soma: " : "", p->n_classes, p->task_reason);
+        snprintf(buf, size, "classification into %d classes: %s (--task regress "
+                            "to change)",
+                 p->n_classes, p->task_reason);
     else
-        fprintf(f, "%stask: regression%s: %s (--task classify to change)\n",
-                t ? "soma: " : "", p->n_targets > 1 ? " of several targets" : "",
-                p->task_reason);
-    fprintf(f, "%s%d inputs after encoding\n", t ? "soma: " : "", p->n_inputs);
+        snprintf(buf, size, "regression%s: %s (--task classify to change)",
+                 p->n_targets > 1 ? " of several targets" : "", p->task_reason);
+    return buf;
+}
+
+void cli_print_prep(FILE *f, const soma_prep *p, const soma_table *t)
+{
+    char task[600];
+    fprintf(f, "soma: %s: %zu rows, %d columns, separator %s, decimal '%c'%s\n",
+            soma_table_name(t), soma_table_n_rows(t), soma_table_n_cols(t),
+            cli_sep_name(soma_table_sep(t)), soma_table_decimal(t),
+            soma_table_gzipped(t) ? ", gzipped" : "");
+    fprintf(f, "soma: column roles (--numeric, --categorical, --ignore change "
+               "them):\n");
+    cli_print_roles(f, p);
+    fprintf(f, "soma: task: %s\n", cli_task_text(p, task, sizeof task));
+    fprintf(f, "soma: %d input%s after encoding\n", p->n_inputs,
+            p->n_inputs == 1 ? "" : "s");
 }
 
 void cli_print_report(FILE *f, const char *path, const soma_prep *p,

@@ -1,6 +1,7 @@
 # Command-line tests: demo, train, predict, eval, info, and their errors.
 . tests/shlib.sh
 IRIS=tests/data/iris.csv
+PYTHON=${PYTHON:-/usr/bin/python3}
 
 # ---- demo ------------------------------------------------------------------
 expect_ok demo_runs "$SOMA" demo
@@ -34,8 +35,26 @@ awk -F, 'BEGIN { OFS = "," } { print $4, $2, $3, $1 }' "$TMP/iris_test.csv" >"$T
 "$SOMA" predict "$TMP/iris.safetensors" "$TMP/reordered.csv" >"$TMP/pred2" 2>"$TMP/err"
 check predict_by_column_name cmp -s "$TMP/pred1" "$TMP/pred2"
 expect_ok info "$SOMA" info "$TMP/iris.safetensors"
-check info_shows_classes grep -q 'classes     3: setosa versicolor virginica' "$TMP/out"
-check info_shows_params grep -q 'parameters  259' "$TMP/out"
+check info_shows_classes grep -Eq '^classes +3: setosa versicolor virginica$' "$TMP/out"
+check info_shows_params grep -Eq '^parameters +259$' "$TMP/out"
+check info_keys_aligned "$PYTHON" -c "
+import re, sys
+starts = set()
+for line in open(sys.argv[1]):
+    if line.startswith(' '):
+        continue          # a column of the table, indented
+    m = re.match(r'(layer \\d+|\\S+) +', line)
+    starts.add(m.end())
+assert len(starts) == 1, starts
+" "$TMP/out"
+expect_ok info_json "$SOMA" info "$TMP/iris.safetensors" --json
+check info_json_parses "$PYTHON" -c "
+import json, sys
+d = json.load(open(sys.argv[1]))
+assert d['inputs'] == 4 and d['parameters'] == 259 and d['classes'] == ['setosa', 'versicolor', 'virginica']
+assert [l['units'] for l in d['layers']] == [32, 3] and d['loss'] == 'ce'
+assert d['preprocess']['task'] == 'classify' and d['metadata']['target'] == 'species'
+" "$TMP/out"
 # same seed, same bytes
 "$SOMA" train "$TMP/iris_train.csv" --target species -o "$TMP/iris2.safetensors" --quiet
 check train_reproducible cmp -s "$TMP/iris.safetensors" "$TMP/iris2.safetensors"

@@ -12,7 +12,7 @@ acc=$(number 'accuracy' "$TMP/out")
 check "classify_csv_heldout_accuracy_${acc}_at_least_0.9" awk "BEGIN { exit !(\"$acc\" + 0 >= 0.9) }"
 check classify_csv_confusion grep -q '^  virginica ' "$TMP/out"
 expect_ok classify_csv_model_info "$SOMA" info "$TMP/iris.safetensors"
-check classify_csv_model_classes grep -q 'classes     3: setosa versicolor virginica' "$TMP/out"
+check classify_csv_model_classes grep -Eq '^classes +3: setosa versicolor virginica$' "$TMP/out"
 expect_ok classify_csv_model_eval "$SOMA" eval "$TMP/iris.safetensors" tests/data/iris.csv
 expect_error classify_csv_bad_target 1 "no column 'kind'" "$EX/classify_csv" tests/data/iris.csv kind "$TMP/x.safetensors"
 expect_error classify_csv_usage 2 "usage:" "$EX/classify_csv"

@@ -47,7 +47,7 @@ EOF
 M=$TMP/idx.safetensors
 expect_ok idx_train "$SOMA" train "$TMP/img" --labels "$TMP/lab" --epochs 30 --quiet -o "$M"
 expect_ok idx_info "$SOMA" info "$M"
-check idx_model_classes grep -q 'classes     4: 0 1 2 3' "$TMP/out"
+check idx_model_classes grep -Eq '^classes +4: 0 1 2 3$' "$TMP/out"
 check idx_model_no_feature_names sh -c "! grep -q '^features' '$TMP/out'"
 check idx_model_labels_meta grep -q "train.labels .*/lab" "$TMP/out"
 expect_ok idx_eval "$SOMA" eval "$M" "$TMP/img" --labels "$TMP/lab"

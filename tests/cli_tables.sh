@@ -53,7 +53,7 @@ check tables_task_said grep -q "task: classification into 2 classes: the target 
 check tables_imputed_said grep -q "missing cells filled" "$TMP/out"
 expect_ok tables_info "$SOMA" info "$TMP/kind.safetensors"
 check tables_info_roles grep -Eq "^  colour +categorical" "$TMP/out"
-check tables_info_fill grep -q "fill size" "$TMP/out"
+check tables_info_fill grep -Eq "^  size +numeric +numbers \(missing -> [0-9.]+\)" "$TMP/out"
 
 # gzip reads like plain text: the same model bytes but for the file name
 expect_ok tables_train_gzip "$SOMA" train "$TMP/shop.csv.gz" --target kind -o "$TMP/kind_gz.safetensors" --epochs 60 --quiet
