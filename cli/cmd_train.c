@@ -611,7 +611,7 @@ static int train(const train_args *a)
         goto done;
     }
     if (!a->quiet) {
-        printf("train loss %.6f", tl);
+        printf("final weights: train loss %.6f", tl);
         if (ta >= 0)
             printf(", accuracy %.4f", ta);
         if (va) {

@@ -97,13 +97,16 @@ static int on_epoch(void *ctx, const soma_epoch_report *r)
     if (!st->run->quiet) {
         if (st->tty)
             printf("\r\033[K");
-        printf("epoch %d/%d  loss %.6f", r->epoch, r->epochs, r->train_loss);
+        /* the training figures are running means over the epoch's batches,
+         * as the weights changed; the final line recomputes them */
+        printf("epoch %d/%d  running loss %.6f", r->epoch, r->epochs,
+               r->train_loss);
         if (r->train_accuracy >= 0)
             printf("  accuracy %.4f", r->train_accuracy);
         if (r->val_loss >= 0) {
-            printf("  val_loss %.6f", r->val_loss);
+            printf("  val loss %.6f", r->val_loss);
             if (r->val_accuracy >= 0)
-                printf("  val_accuracy %.4f", r->val_accuracy);
+                printf("  val accuracy %.4f", r->val_accuracy);
         }
         printf("  lr %.4g  %.2f s%s\n", r->learning_rate, r->seconds,
                r->best && st->run->early_stopping ? "  (best)" : "");
@@ -187,6 +190,37 @@ static int log_close(run_state *st, const char *path)
     return bad;
 }
 
+/* What early stopping did, said once the run is over and kept in the
+ * model's metadata (soma info shows it). */
+static void report_early_stopping(soma_net *net, const soma_trainer *t,
+                                  const soma_train_config *cfg, const cli_run *run)
+{
+    double best_loss;
+    int best = soma_trainer_best(t, &best_loss);
+    int done = soma_trainer_epochs_done(t);
+    char buf[64];
+    snprintf(buf, sizeof buf, "%d", done);
+    soma_net_set_meta(net, "train.epochs_run", buf, NULL);
+    if (best <= 0)
+        return;
+    snprintf(buf, sizeof buf, "%d", best);
+    soma_net_set_meta(net, "train.best_epoch", buf, NULL);
+    snprintf(buf, sizeof buf, "%.9g", best_loss);
+    soma_net_set_meta(net, "train.best_val_loss", buf, NULL);
+    if (run->quiet)
+        return;
+    if (soma_trainer_stopped_early(t))
+        printf("stopped after epoch %d: no lower validation loss for %d epoch%s; "
+               "kept the weights of epoch %d (val loss %.6g)\n",
+               done, cfg->early_stopping, cfg->early_stopping == 1 ? "" : "s", best,
+               best_loss);
+    else
+        printf("ran all %d epoch%s; kept the weights of epoch %d, the lowest "
+               "validation loss (%.6g)\n",
+               done, done == 1 ? "" : "s", best, best_loss);
+    fflush(stdout);
+}
+
 int cli_run_training(soma_net *net, soma_train_config *cfg, const float *x,
                      const float *y, size_t n, int y_cols, const cli_run *run)
 {
@@ -263,6 +297,8 @@ int cli_run_training(soma_net *net, soma_train_config *cfg, const float *x,
     sigaction(SIGINT, &old_sa, NULL);
     if (rc == 0 && soma_trainer_finish(t, &err) != SOMA_OK)
         rc = cli_error("%s", err.message);
+    if (rc == 0 && cfg->early_stopping > 0)
+        report_early_stopping(net, t, cfg, run);
     if (run->log && log_close(&st, run->log) && rc == 0)
         rc = 1;
     soma_trainer_free(t);

@@ -416,6 +416,14 @@ int soma_trainer_epochs_done(const soma_trainer *t);
  * the run. */
 int soma_trainer_finished(const soma_trainer *t);
 
+/* The epoch (1-based) with the lowest validation loss so far, and that
+ * loss in *val_loss (may be NULL); 0 and -1 without validation data or
+ * before the first epoch. A checkpoint keeps it. */
+int soma_trainer_best(const soma_trainer *t, double *val_loss);
+
+/* Non-zero when early stopping ended the run before its epochs. */
+int soma_trainer_stopped_early(const soma_trainer *t);
+
 /* Ends a run: with early stopping, puts the best epoch's weights into the
  * net. Safe to call more than once. */
 soma_status soma_trainer_finish(soma_trainer *t, soma_error *err);

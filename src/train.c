@@ -237,6 +237,18 @@ int soma_trainer_epochs_done(const soma_trainer *t)
     return t ? t->epochs_done : 0;
 }
 
+int soma_trainer_best(const soma_trainer *t, double *val_loss)
+{
+    if (val_loss)
+        *val_loss = t && t->best_epoch > 0 ? t->best_loss : -1.0;
+    return t ? t->best_epoch : 0;
+}
+
+int soma_trainer_stopped_early(const soma_trainer *t)
+{
+    return t ? t->early_stopped : 0;
+}
+
 int soma_trainer_finished(const soma_trainer *t)
 {
     return !t || t->early_stopped ||

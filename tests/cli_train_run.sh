@@ -116,3 +116,11 @@ check unwritable_output_no_training test ! -e "$TMP/never.csv"
 check unwritable_output_quick sh -c "! grep -q '^epoch' '$TMP/out'"
 expect_error unwritable_checkpoint_found_first 1 "cannot create the temporary file" \
     "$SOMA" train "$TMP/long.csv" --target y --epochs 1000 --checkpoint "$TMP/no/dir/c.safetensors" -o "$TMP/m2.safetensors"
+
+# ---- early stopping says what happened; the two losses are told apart -------
+expect_ok early_stopping_says "$SOMA" train $IRIS --target species --val-split 0.3 --early-stopping 5 --epochs 200 -o "$TMP/es.safetensors"
+check early_stopping_stopped_line grep -Eq '^stopped after epoch [0-9]+: no lower validation loss for 5 epochs; kept the weights of epoch [0-9]+ \(val loss [0-9.]+\)$' "$TMP/out"
+check epoch_line_says_running grep -q '^epoch 1/200  running loss ' "$TMP/out"
+check final_line_says_final grep -q '^final weights: train loss ' "$TMP/out"
+"$SOMA" info "$TMP/es.safetensors" >"$TMP/out"
+check early_stopping_in_info sh -c "grep -Eq '^train.epochs_run +[0-9]+$' '$TMP/out' && grep -Eq '^train.best_epoch +[0-9]+$' '$TMP/out' && grep -Eq '^train.best_val_loss +[0-9.]+$' '$TMP/out'"
