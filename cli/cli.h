@@ -211,6 +211,9 @@ typedef struct cli_run {
     const char *command;        /* the command line to resume with */
     int early_stopping;         /* mark best epochs in the progress lines */
     int quiet;
+    /* an epoch line every this many epochs (and the first and the last);
+     * 0: every epoch up to 100, then about 100 lines in all */
+    int print_every;
 } cli_run;
 
 /* Trains net on x [n, ...], y [n, y_cols] with cfg (its callbacks are set

@@ -26,6 +26,7 @@ typedef struct train_args {
     double lr, momentum, weight_decay, val_split, lr_gamma;
     size_t batch_size;
     int epochs, threads, no_bias, no_standardize, quiet, early_stopping;
+    int verbose, print_every;
     int lr_step, checkpoint_every;
     int idx;                 /* the data is IDX images (by content) */
     uint64_t seed;
@@ -154,6 +155,10 @@ static int read_data(const train_args *a, int out_act, int loss,
         popt.task = SOMA_TASK_REGRESS;
     else if (out_act >= 0 || loss == SOMA_LOSS_CE || loss == SOMA_LOSS_BCE)
         popt.task = SOMA_TASK_CLASSIFY;
+    if (!a->task && popt.task != SOMA_TASK_AUTO)
+        popt.task_reason = a->output ? "as the output layer (--output-activation) "
+                                       "implies"
+                                     : "as the loss (--loss) implies";
     if (soma_prep_fit(t, &popt, prep, &err) != SOMA_OK) {
         soma_table_free(t);
         return cli_error("%s", err.message);
@@ -581,7 +586,7 @@ static int train(const train_args *a)
         snprintf(interrupt_path, plen, "%s.checkpoint", a->output_path);
     cli_run run = {a->data, a->log, a->checkpoint, a->checkpoint_every,
                    interrupt_path, a->resume, a->command, cfg.early_stopping,
-                   a->quiet};
+                   a->quiet, a->verbose ? 1 : a->print_every};
     rc = cli_run_training(net, &cfg, ds->x, y, ds->n_rows, y_cols, &run);
     free(interrupt_path);
     if (rc != 0)
@@ -765,6 +770,11 @@ int cmd_train(int argc, char **argv)
         {"threads", 0, OPT_INT, &a.threads, 0, 1024, "N",
          "worker threads, 0 = one per core (default 0)"},
         {"quiet", 'q', OPT_FLAG, &a.quiet, 0, 0, NULL, "print only errors"},
+        {"verbose", 'v', OPT_FLAG, &a.verbose, 0, 0, NULL,
+         "a line for every epoch, however many"},
+        {"print-every", 0, OPT_INT, &a.print_every, 1, 1e9, "N",
+         "a line every N epochs (default: every epoch up to 100 epochs, then "
+         "about 100 lines)"},
     };
     const cli_command cmd = {
         "train", "(DATA.csv --target COL | IMAGES --labels LABELS) -o MODEL "
@@ -830,6 +840,11 @@ int cmd_train(int argc, char **argv)
         if (!a.target && !a.resume)
             return cli_usage_error(&cmd, "--target is required");
     }
+    if (a.quiet && (a.verbose || a.print_every))
+        return cli_usage_error(&cmd, a.verbose ? "--quiet and --verbose exclude "
+                                                 "each other"
+                                               : "--quiet and --print-every "
+                                                 "exclude each other");
     if (!a.resume && check_names(&a, msg, sizeof msg))
         return cli_usage_error(&cmd, msg);
     if (a.momentum >= 0.0 && strcmp(a.optimizer, "sgd") != 0)

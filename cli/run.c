@@ -91,10 +91,21 @@ static void log_value(FILE *f, double v)
         fputc(',', f);
 }
 
+/* Whether epoch e of n gets a line: the first, the last, every
+ * print_every-th, or by default every one of at most 100 epochs and about
+ * 100 lines in all beyond (a 10,000-epoch run on a pipe printed 10,000). */
+static int epoch_line(const cli_run *run, int e, int n)
+{
+    int every = run->print_every;
+    if (every <= 0)
+        every = n <= 100 ? 1 : (n + 99) / 100;
+    return e == 1 || e == n || e % every == 0;
+}
+
 static int on_epoch(void *ctx, const soma_epoch_report *r)
 {
     run_state *st = ctx;
-    if (!st->run->quiet) {
+    if (!st->run->quiet && epoch_line(st->run, r->epoch, r->epochs)) {
         if (st->tty)
             printf("\r\033[K");
         /* the training figures are running means over the epoch's batches,

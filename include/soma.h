@@ -628,6 +628,9 @@ typedef struct soma_prep_options {
     /* Non-zero: keep constant numeric columns (for layers without bias, a
      * constant input is the bias; the blog post's third input is one). */
     int keep_constant;
+    /* With a task other than AUTO: why it was chosen, for task_reason
+     * (NULL: "as asked (--task NAME)"). Copied. */
+    const char *task_reason;
 } soma_prep_options;
 
 typedef struct soma_prep_column {

@@ -594,7 +594,11 @@ static soma_status fit_targets(fit_state *s)
             }
         }
     } else if (p->n_targets == 1) {
-        snprintf(reason, sizeof reason, "as asked (--task %s)", task_name(task));
+        if (opt->task_reason)
+            snprintf(reason, sizeof reason, "%.200s", opt->task_reason);
+        else
+            snprintf(reason, sizeof reason, "as asked (--task %s)",
+                     task_name(task));
     }
     p->task = task;
     if (!(p->task_reason = soma_strdup(reason)))

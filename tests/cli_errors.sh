@@ -85,6 +85,7 @@ expect_error eval_model_without_target 2 "the model does not name its target col
 expect_error bad_layers 2 "--layers: '16,,8' is not a list of widths" "$SOMA" train $IRIS --target species --layers 16,,8 -o "$X"
 expect_error bad_activation 2 "--activation: unknown activation 'swish'" "$SOMA" train $IRIS --target species --activation swish -o "$X"
 expect_error bad_output 2 "--output-activation: 'relu' is not sigmoid, softmax or linear" "$SOMA" train $IRIS --target species --output-activation relu -o "$X"
+expect_error quiet_and_verbose 2 "--quiet and --verbose exclude each other" "$SOMA" train $IRIS --target species -q --verbose -o "$X"
 expect_error momentum_without_sgd 2 "--momentum is for --optimizer sgd" "$SOMA" train $IRIS --target species --momentum 0.9 -o "$X"
 expect_error output_old_spelling 2 "--output is the model file (-o); the output layer is --output-activation softmax" "$SOMA" train $IRIS --target species --output softmax -o "$X"
 expect_error bad_loss 2 "--loss: unknown loss 'hinge'" "$SOMA" train $IRIS --target species --loss hinge -o "$X"

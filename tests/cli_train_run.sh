@@ -124,3 +124,13 @@ check epoch_line_says_running grep -q '^epoch 1/200  running loss ' "$TMP/out"
 check final_line_says_final grep -q '^final weights: train loss ' "$TMP/out"
 "$SOMA" info "$TMP/es.safetensors" >"$TMP/out"
 check early_stopping_in_info sh -c "grep -Eq '^train.epochs_run +[0-9]+$' '$TMP/out' && grep -Eq '^train.best_epoch +[0-9]+$' '$TMP/out' && grep -Eq '^train.best_val_loss +[0-9.]+$' '$TMP/out'"
+
+# ---- how many epoch lines: about 100 for a long run, --print-every, --verbose
+post="tests/data/post.csv --target y --layers none --no-bias --output-activation sigmoid --loss sse --optimizer gd --lr 1 --batch-size 0 --init uniform --no-standardize"
+"$SOMA" train $post --epochs 10000 -o "$TMP/post.safetensors" >"$TMP/out"
+n=$(grep -c '^epoch ' "$TMP/out")
+check "long_run_prints_${n}_epoch_lines_about_100" test "$n" -ge 100 -a "$n" -le 102
+"$SOMA" train $post --epochs 10000 --print-every 5000 -o "$TMP/post.safetensors" >"$TMP/out"
+check print_every_5000 sh -c "grep '^epoch ' '$TMP/out' | cut -d' ' -f2 | tr '\n' ' ' | grep -qx '1/10000 5000/10000 10000/10000 '"
+"$SOMA" train $post --epochs 150 --verbose -o "$TMP/post.safetensors" >"$TMP/out"
+check verbose_every_epoch sh -c "[ \$(grep -c '^epoch ' '$TMP/out') -eq 150 ]"
