@@ -226,6 +226,12 @@ check-valgrind: all tests
 	    valgrind -q --leak-check=full --errors-for-leak-kinds=definite,indirect \
 	        --error-exitcode=1 $$t >/dev/null; done; echo "valgrind: no errors, no leaks"
 
+# A program linked with -lsoma finds libsoma.so at run time: under /usr and
+# /usr/local through the loader's cache (ldconfig, run by a root install),
+# elsewhere ($HOME/.local, /opt/...) through an rpath that soma.pc adds.
+comma := ,
+PC_RPATH := $(if $(filter /usr /usr/local,$(PREFIX)),, -Wl$(comma)-rpath$(comma)$${libdir})
+
 install: all
 	install -d $(DESTDIR)$(PREFIX)/include $(DESTDIR)$(PREFIX)/lib \
 	    $(DESTDIR)$(PREFIX)/lib/pkgconfig $(DESTDIR)$(PREFIX)/bin
@@ -236,7 +242,9 @@ install: all
 	ln -sf libsoma.so.$(SOVERSION) $(DESTDIR)$(PREFIX)/lib/libsoma.so
 	install -m 755 $(SOMA) $(DESTDIR)$(PREFIX)/bin/soma
 	sed -e 's|@PREFIX@|$(PREFIX)|g' -e 's|@VERSION@|$(shell sed -n 's/^#define SOMA_VERSION_STRING "\(.*\)"/\1/p' include/soma.h)|' \
-	    soma.pc.in > $(DESTDIR)$(PREFIX)/lib/pkgconfig/soma.pc
+	    -e 's|@RPATH@|$(PC_RPATH)|' soma.pc.in > $(DESTDIR)$(PREFIX)/lib/pkgconfig/soma.pc
+	@if [ -z "$(DESTDIR)" ] && [ -z "$(PC_RPATH)" ] && [ "$$(id -u)" = 0 ] && \
+	    command -v ldconfig >/dev/null 2>&1; then ldconfig; fi
 	install -d $(DESTDIR)$(PREFIX)/share/man/man1 $(DESTDIR)$(PREFIX)/lib/cmake/soma \
 	    $(DESTDIR)$(PREFIX)/share/bash-completion/completions
 	install -m 644 docs/soma.1 $(DESTDIR)$(PREFIX)/share/man/man1/soma.1

@@ -17,8 +17,12 @@ check soname_link sh -c "[ \"\$(readlink '$PREFIX/lib/libsoma.so.0')\" = libsoma
 check dev_link sh -c "[ \"\$(readlink '$PREFIX/lib/libsoma.so')\" = libsoma.so.0 ]"
 export PKG_CONFIG_PATH="$PREFIX/lib/pkgconfig"
 expect_ok pkg_config_build sh -c "cc examples/perceptron.c \$(pkg-config --cflags --libs soma) -o '$TMP/perceptron'"
-LD_LIBRARY_PATH="$PREFIX/lib" "$TMP/perceptron" >"$TMP/example.out" 2>&1
+# it runs as it is, without LD_LIBRARY_PATH: soma.pc gives an rpath for a
+# prefix outside /usr and /usr/local, and so does the installed program
+env -u LD_LIBRARY_PATH "$TMP/perceptron" >"$TMP/example.out" 2>&1
 check example_runs grep -q 'prediction for \[1, 0, 0\]: 0.99993' "$TMP/example.out"
+check example_uses_installed_library sh -c "env -u LD_LIBRARY_PATH ldd '$TMP/perceptron' | grep -q 'libsoma.so.0 => $PREFIX/lib/libsoma.so.0'"
+check installed_soma_runs sh -c "env -u LD_LIBRARY_PATH '$PREFIX/bin/soma' --version >/dev/null"
 
 # the post through the general CLI path gives the demo's weights
 "$SOMA" demo >"$TMP/demo.out"
