@@ -39,6 +39,7 @@ typedef struct run_state {
     double epoch_seconds;/* the last full epoch's time, for the ETA */
     FILE *log;
     char *log_tmp;
+    size_t batch, n_batches; /* the last batch trained, of the epoch's */
 } run_state;
 
 static void format_time(double s, char *buf, size_t size)
@@ -53,6 +54,8 @@ static void format_time(double s, char *buf, size_t size)
 static int on_batch(void *ctx, const soma_batch_report *r)
 {
     run_state *st = ctx;
+    st->batch = r->batch;
+    st->n_batches = r->n_batches;
     if (st->tty && !st->run->quiet) {
         double t = now();
         if (t - st->last_draw >= 0.1 || r->batch == r->n_batches) {
@@ -288,12 +291,17 @@ int cli_run_training(soma_net *net, soma_train_config *cfg, const float *x,
                                "written: %s", err.message);
                 break;
             }
+            char where[96];
+            int done = soma_trainer_epochs_done(t);
+            if (stopped)
+                snprintf(where, sizeof where, "in epoch %d, after batch %zu of %zu",
+                         done + 1, st.batch, st.n_batches);
+            else
+                snprintf(where, sizeof where, "after epoch %d", done);
             fprintf(stderr,
-                    "soma: interrupted after epoch %d, batch %s; checkpoint "
-                    "saved to %s\nresume with: %s --resume %s\n",
-                    soma_trainer_epochs_done(t) + (stopped ? 1 : 0),
-                    stopped ? "(part way)" : "(end)", run->interrupt_path,
-                    run->command, run->interrupt_path);
+                    "soma: interrupted %s; checkpoint saved to %s\nresume with: "
+                    "%s --resume %s\n",
+                    where, run->interrupt_path, run->command, run->interrupt_path);
             rc = 130;
             break;
         }

@@ -87,6 +87,7 @@ rc=$?
 check "sigint_exit_130_got_$rc" test "$rc" -eq 130
 check sigint_checkpoint_written test -e "$TMP/long.safetensors.checkpoint"
 check sigint_prints_resume grep -q "resume with: soma train .* --resume $TMP/long.safetensors.checkpoint" "$TMP/sig.err"
+check sigint_says_where grep -Eq "^soma: interrupted (in epoch [0-9]+, after batch [0-9]+ of [0-9]+|after epoch [0-9]+); checkpoint saved to " "$TMP/sig.err"
 check sigint_no_model test ! -e "$TMP/long.safetensors"
 expect_ok resume_runs "$SOMA" train "$TMP/long.csv" --target y -o "$TMP/long.safetensors" --resume "$TMP/long.safetensors.checkpoint"
 check resume_says_where grep -q 'resuming from' "$TMP/out"
