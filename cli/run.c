@@ -10,15 +10,34 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <time.h>
 #include <unistd.h>
 
-static volatile sig_atomic_t interrupted;
+static volatile sig_atomic_t interrupted, resized;
 
 static void on_sigint(int sig)
 {
     (void)sig;
     interrupted = 1;
+}
+
+static void on_sigwinch(int sig)
+{
+    (void)sig;
+    resized = 1;
+}
+
+/* The terminal's width: the window size of standard output, else
+ * $COLUMNS, else 80. */
+static int terminal_width(void)
+{
+    struct winsize ws;
+    if (ioctl(STDOUT_FILENO, TIOCGWINSZ, &ws) == 0 && ws.ws_col > 0)
+        return ws.ws_col;
+    const char *c = getenv("COLUMNS");
+    long v = c ? strtol(c, NULL, 10) : 0;
+    return v > 0 && v < 10000 ? (int)v : 80;
 }
 
 static double now(void)
@@ -37,6 +56,7 @@ typedef struct run_state {
     size_t rows_at_start;/* rows already done when it began */
     double last_draw;
     double epoch_seconds;/* the last full epoch's time, for the ETA */
+    int columns;         /* the terminal's width; 0: not read yet */
     FILE *log;
     char *log_tmp;
     size_t batch, n_batches; /* the last batch trained, of the epoch's */
@@ -67,19 +87,45 @@ static int on_batch(void *ctx, const soma_batch_report *r)
                                (double)(st->epochs - r->epoch) * (double)st->rows;
             char eta[32];
             format_time(rate > 0 ? left_rows / rate : 0.0, eta, sizeof eta);
-            int width = 24, fill = (int)((double)width * (double)r->batch /
-                                         (double)r->n_batches);
-            char bar[32];
-            for (int i = 0; i < width; i++)
-                bar[i] = i < fill ? '#' : '.';
-            bar[width] = '\0';
-            printf("\repoch %d/%d [%s] %3d%%  %.0f samples/s  %s left  loss %.4f",
-                   r->epoch, st->epochs, bar,
-                   (int)(100.0 * (double)r->batch / (double)r->n_batches), rate,
-                   eta, r->running_loss);
+            if (resized || st->columns == 0) {
+                resized = 0;
+                st->columns = terminal_width();
+            }
+            /* the fields, dropped from the least needed until the line
+             * fits (a line that wraps cannot be redrawn in place): the
+             * accuracy, the rate, the time left, then a shorter bar */
+            char head[32], tail[96], rate_s[32] = "", left_s[48] = "", acc_s[24] = "";
+            int pct = (int)(100.0 * (double)r->batch / (double)r->n_batches);
+            snprintf(head, sizeof head, "epoch %d/%d ", r->epoch, st->epochs);
+            char pct_s[8];
+            snprintf(pct_s, sizeof pct_s, " %3d%%", pct);
+            snprintf(tail, sizeof tail, "  loss %.4f", r->running_loss);
+            snprintf(rate_s, sizeof rate_s, "  %.0f samples/s", rate);
+            snprintf(left_s, sizeof left_s, "  %s left", eta);
             if (r->running_accuracy >= 0)
-                printf("  acc %.4f", r->running_accuracy);
-            printf("\033[K");
+                snprintf(acc_s, sizeof acc_s, "  acc %.4f", r->running_accuracy);
+            int room = st->columns - 1, bar_w = 24;
+            int fixed = (int)(strlen(head) + strlen(pct_s) + strlen(tail)) + 2;
+            int need = fixed + bar_w + (int)(strlen(rate_s) + strlen(left_s) +
+                                             strlen(acc_s));
+            if (need > room) { /* first a shorter bar, down to 10 */
+                int cut = need - room < bar_w - 10 ? need - room : bar_w - 10;
+                bar_w -= cut;
+                need -= cut;
+            }
+            if (need > room) { need -= (int)strlen(rate_s); rate_s[0] = '\0'; }
+            if (need > room) { need -= (int)strlen(acc_s); acc_s[0] = '\0'; }
+            if (need > room) { need -= (int)strlen(left_s); left_s[0] = '\0'; }
+            if (need > room)
+                bar_w = room - (need - bar_w) > 4 ? room - (need - bar_w) : 4;
+            int fill = (int)((double)bar_w * (double)r->batch / (double)r->n_batches);
+            char bar[32];
+            for (int i = 0; i < bar_w; i++)
+                bar[i] = i < fill ? '#' : '.';
+            bar[bar_w] = '\0';
+            /* the order of old: epoch, bar, %, rate, time left, loss, acc */
+            printf("\r%s[%s]%s%s%s%s%s\033[K", head, bar, pct_s, rate_s, left_s,
+                   tail, acc_s);
             fflush(stdout);
         }
     }
@@ -271,6 +317,12 @@ int cli_run_training(soma_net *net, soma_train_config *cfg, const float *x,
     sa.sa_flags = SA_RESETHAND; /* a second Ctrl-C ends soma at once */
     interrupted = 0;
     sigaction(SIGINT, &sa, &old_sa);
+    struct sigaction wa, old_wa;
+    memset(&wa, 0, sizeof wa);
+    wa.sa_handler = on_sigwinch;
+    sigemptyset(&wa.sa_mask);
+    wa.sa_flags = SA_RESTART;
+    sigaction(SIGWINCH, &wa, &old_wa);
 
     int rc = 0;
     st.epoch_start = now();
@@ -314,6 +366,7 @@ int cli_run_training(soma_net *net, soma_train_config *cfg, const float *x,
         }
     }
     sigaction(SIGINT, &old_sa, NULL);
+    sigaction(SIGWINCH, &old_wa, NULL);
     if (rc == 0 && soma_trainer_finish(t, &err) != SOMA_OK)
         rc = cli_error("%s", err.message);
     if (rc == 0 && cfg->early_stopping > 0)

@@ -3,6 +3,7 @@
 # random moments while models and checkpoints are being written.
 . tests/shlib.sh
 IRIS=tests/data/iris.csv
+PYTHON=${PYTHON:-/usr/bin/python3}
 
 # ---- log, validation, early stopping, schedules ---------------------------
 expect_ok log_written "$SOMA" train $IRIS --target species --epochs 7 --val-split 0.2 \
@@ -98,12 +99,23 @@ expect_error resume_other_data 1 "rows of data" "$SOMA" train "$TMP/short.csv" -
 
 # ---- the live progress line on a terminal (script(1) gives soma a pty) -----
 if command -v script >/dev/null 2>&1; then
-    script -qec "$SOMA train $IRIS --target species --epochs 3 --batch-size 8 -o $TMP/tty.safetensors" /dev/null >"$TMP/tty.out" 2>&1
+    script -qec "stty cols 120; $SOMA train $IRIS --target species --epochs 3 --batch-size 8 -o $TMP/tty.safetensors" /dev/null >"$TMP/tty.out" 2>&1
     check tty_progress_bar grep -q 'epoch 1/3 \[#' "$TMP/tty.out"
     check tty_progress_rate grep -q 'samples/s' "$TMP/tty.out"
     check tty_progress_time_left grep -q ' left ' "$TMP/tty.out"
     check tty_progress_running_accuracy grep -q 'acc 0\.' "$TMP/tty.out"
     check tty_progress_redraws_in_place grep -q "$(printf '\r')epoch" "$TMP/tty.out"
+    # the line fits the terminal, so that each redraw overwrites one line
+    for cols in 80 60 40; do
+        script -qec "stty cols $cols; $SOMA train $IRIS --target species --epochs 2 --batch-size 8 -o $TMP/tty3.safetensors" /dev/null >"$TMP/tty3.out" 2>&1
+        check "tty_progress_fits_${cols}_columns" "$PYTHON" -c "
+import re, sys
+text = open(sys.argv[1], encoding='utf-8', errors='replace', newline='').read()
+text = re.sub(r'\x1b\[[0-9;]*[A-Za-z]', '', text)
+bars = [seg.split('\n')[0] for seg in text.split('\r') if seg.startswith('epoch') and '[' in seg]
+assert bars and all(len(b) < int(sys.argv[2]) for b in bars), max(map(len, bars))
+" "$TMP/tty3.out" "$cols"
+    done
     script -qec "$SOMA train $IRIS --target species --epochs 3 --quiet -o $TMP/tty2.safetensors" /dev/null >"$TMP/tty2.out" 2>&1
     check tty_quiet_prints_nothing test ! -s "$TMP/tty2.out"
 else
