@@ -137,9 +137,13 @@ $(BUILD)/tests/%: tests/%.c tests/harness.h $(STATIC)
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -MMD -MP -o $@ $< $(STATIC) $(LDFLAGS) $(LDLIBS)
 
+# The examples that have data of their own find it in this tree wherever
+# they are run from (SOMA_EXAMPLE_DATA; built by hand they look in
+# tests/data under the current directory).
 $(BUILD)/examples/%: examples/%.c $(STATIC)
 	@mkdir -p $(dir $@)
-	$(CC) $(ALL_CFLAGS) -o $@ $< $(STATIC) $(LDFLAGS) $(LDLIBS)
+	$(CC) $(ALL_CFLAGS) -DSOMA_EXAMPLE_DATA='"$(CURDIR)/tests/data"' -o $@ $< \
+	    $(STATIC) $(LDFLAGS) $(LDLIBS)
 
 # ---- fuzzing and leak checks (docs/testing.md) -----------------------------
 # One libFuzzer target per parser in tests/fuzz/, built by clang with ASan and

@@ -26,10 +26,15 @@ static double rmse(const float *pred, const float *y, size_t n)
     return sqrt(sum / (double)n);
 }
 
+/* make builds the examples with the path of this tree's tests/data */
+#ifndef SOMA_EXAMPLE_DATA
+#define SOMA_EXAMPLE_DATA "tests/data"
+#endif
+
 int main(int argc, char **argv)
 {
     static const char *const iris_ignore[] = {"species"};
-    const char *path = "tests/data/iris.csv", *target = "petal_width";
+    const char *path = SOMA_EXAMPLE_DATA "/iris.csv", *target = "petal_width";
     const char *const *ignore = iris_ignore;
     int n_ignore = 1;
     if (argc == 2 || (argc > 1 && argv[1][0] == '-')) {

@@ -35,6 +35,10 @@ expect_ok regression_runs "$EX/regression"
 rmse=$(number 'held-out RMSE' "$TMP/out")
 base=$(number 'guessing the mean:' "$TMP/out")
 check "regression_rmse_${rmse}_below_half_of_${base}" awk "BEGIN { exit !(\"$rmse\" + 0 > 0 && $rmse < $base / 2) }"
+# an example with data of its own runs from any directory
+here=$(pwd)
+case $EX in /*) ex=$EX ;; *) ex=$here/$EX ;; esac
+expect_ok regression_runs_from_elsewhere sh -c "cd '$TMP' && '$ex/regression'"
 expect_ok regression_other_csv "$EX/regression" tests/data/iris.csv sepal_length species
 expect_error regression_missing_file 1 "nope.csv" "$EX/regression" "$TMP/nope.csv" y
 
