@@ -669,6 +669,8 @@ typedef struct soma_prep {
  * values (means of the numbers), vocabularies, the classes or the target's
  * mean and deviation. Rows whose target is missing are not used. Rules, in
  * order: a forced role; a target; no value at all, or one value only:
+ * ignored; an exported index (a column without a name, or called index,
+ * id, row or rownames, that counts the rows 0, 1, 2, ... or 1, 2, 3, ...):
  * ignored; text that looks like dates, or in which almost every value is
  * distinct (names, codes, free text), or with more than max_categories
  * values: ignored; other text: categorical; numbers: numeric. The task

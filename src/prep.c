@@ -359,6 +359,42 @@ static void count_column(const fit_state *s, int c, col_count *k)
     }
 }
 
+/* A name an exported index column has: none (pandas' "Unnamed: 0"), or
+ * index, id, row, rownames in any case. */
+static int is_index_name(const char *name)
+{
+    static const char *const names[] = {"index", "id", "row", "rownames"};
+    if (strncmp(name, "Unnamed: ", 9) == 0)
+        return 1;
+    for (size_t i = 0; i < sizeof names / sizeof *names; i++)
+        if (strcasecmp(name, names[i]) == 0)
+            return 1;
+    return 0;
+}
+
+/* Whether column c counts the rows, 0, 1, 2, ... or 1, 2, 3, ... (an index
+ * column that pandas' to_csv or R's write.csv wrote): as a feature it
+ * would only tell the model where a row stood in the file. */
+static int is_row_number(const fit_state *s, int c)
+{
+    const soma_table *t = s->t;
+    double next = -1.0;
+    for (size_t i = 0; i < t->n_rows; i++) {
+        uint32_t cell = t->cells[i * (size_t)t->n_cols + (size_t)c];
+        if (soma_cell_kind(cell) != SOMA_CELL_NUMBER)
+            return 0;
+        double v = (double)soma_cell_number(cell);
+        if (next < 0.0) {
+            if (v != 0.0 && v != 1.0)
+                return 0;
+        } else if (v != next) {
+            return 0;
+        }
+        next = v + 1.0;
+    }
+    return 1;
+}
+
 /* The text of a cell for messages. */
 static void cell_text(const soma_table *t, int c, uint32_t cell, char *buf,
                       size_t cap)
@@ -449,6 +485,13 @@ static soma_status infer_column(fit_state *s, int c, int limit)
         return SOMA_OK;
     }
     if (k.text == 0) {
+        if (k.missing == 0 && k.number > ID_MIN_DISTINCT &&
+            is_index_name(col->name) && is_row_number(s, c)) {
+            col->role = SOMA_ROLE_IGNORED;
+            REASON("row numbers (%g, %g, ... %g: an index, not a measurement)",
+                   k.min, k.min + 1, k.max);
+            return SOMA_OK;
+        }
         if (k.min == k.max && s->n_used > 1 && !s->opt->keep_constant) {
             col->role = SOMA_ROLE_IGNORED;
             REASON("constant (every value is %g)", k.min);

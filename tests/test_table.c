@@ -58,6 +58,12 @@ static void test_sniff(void)
     CHECK(t && is_num(t, 0, 0, 1.5f) && is_num(t, 0, 2, 3.25f) &&
           is_num(t, 1, 0, -4.0f));
     soma_table_free(t);
+    /* quoted, with a byte-order mark and CRLF, as spreadsheets write them */
+    t = parse("\xef\xbb\xbf\"x\";\"y\"\r\n\"1,5\";\"a\"\r\n\"2,25\";\"b\"\r\n", NULL);
+    CHECK(t && soma_table_sep(t) == ';' && soma_table_decimal(t) == ',');
+    CHECK(t && is_num(t, 0, 0, 1.5f) && is_num(t, 1, 0, 2.25f) &&
+          strcmp(soma_table_col_name(t, 0), "x") == 0);
+    soma_table_free(t);
     /* semicolons with points stay points */
     t = parse("a;b\n1.5;2\n3;4.25\n", NULL);
     CHECK(t && soma_table_sep(t) == ';' && soma_table_decimal(t) == '.');
@@ -459,6 +465,16 @@ static void test_task(void)
         soma_prep_unscale(p, v, 2);
         CHECK_NEAR(v[1], 3400.0, 1e-3);
     }
+    soma_prep_free(p);
+    /* pandas' index column, written by to_csv: row numbers, left out */
+    n = (size_t)sprintf(buf, ",x,y\n");
+    for (int i = 0; i < 40; i++)
+        n += (size_t)sprintf(buf + n, "%d,%d,%d\n", i, (i * 7) % 11, i % 2);
+    p = fit_text(buf, "y", SOMA_TASK_AUTO);
+    CHECK(p && p->columns[0].role == SOMA_ROLE_IGNORED &&
+          strstr(p->columns[0].reason, "row numbers") &&
+          strcmp(p->columns[0].name, "Unnamed: 0") == 0 &&
+          p->columns[1].role == SOMA_ROLE_NUMERIC);
     soma_prep_free(p);
     /* two values, even written 0.0 and 1.0: classes */
     p = fit_text("x,b\n1,0.0\n2,1.0\n3,1.0\n", "b", SOMA_TASK_AUTO);

@@ -641,6 +641,11 @@ static int count_fields(const char *text, size_t n, char sep, int *counts,
             size_t fl = i - fstart, k = 0, dig = 0, commas = 0, points = 0;
             while (k < fl && is_blank(f[k]))
                 k++;
+            /* a quoted number: the quotes are not part of it */
+            while (fl > k && (is_blank(f[fl - 1]) || f[fl - 1] == '"'))
+                fl--;
+            if (k < fl && f[k] == '"')
+                k++;
             if (k < fl && (f[k] == '-' || f[k] == '+'))
                 k++;
             for (; k < fl; k++) {
