@@ -303,6 +303,12 @@ static int eval_report(soma_net *net, const soma_dataset *ds, const char *path,
         free(out);
         return rc;
     }
+    if (nc < 2 || !(nc == k || (nc == 2 && k == 1))) {
+        free(out);
+        return cli_error("%s: the model's %d class labels do not fit its %d "
+                         "outputs",
+                         path, nc, k);
+    }
     const char **cls = malloc((size_t)nc * sizeof *cls);
     if (!cls) {
         free(out);

@@ -117,6 +117,8 @@ void cli_table_options_for(const soma_prep *p, soma_table_options *opt)
         na_all[n_na++] = table_opt.na_values[i];
     opt->na_values = na_all;
     opt->n_na_values = n_na;
+    /* a file of one column has no separator to find: the training file's */
+    opt->fallback_sep = p->sep;
     if (!opt->decimal && p->decimal == ',' && opt->sep != ',')
         opt->decimal = ',';
 }

@@ -556,6 +556,9 @@ typedef struct soma_table_options {
      * and missing-value tokens included: keys such as "007". */
     const char *const *text_columns;
     int n_text_columns;
+    /* With sep 0: the separator when none is found, as in a file of one
+     * column (0: ','). A model's training separator, for instance. */
+    char fallback_sep;
 } soma_table_options;
 
 typedef struct soma_table soma_table;
@@ -721,9 +724,9 @@ soma_status soma_prep_apply(const soma_prep *p, const soma_table *t, int flags,
                             soma_error *err);
 
 /* The same, but x is written over t's cells where the encoded rows are no
- * wider than the table's (no memory for a second copy); t holds no rows
- * afterwards, whatever the result, and only soma_table_free is left to do
- * with it. */
+ * wider than the table's (no memory for a second copy; otherwise x is a
+ * copy as with soma_prep_apply). Afterwards t may hold no rows: only
+ * soma_table_free is left to do with it. */
 soma_status soma_prep_apply_in_place(const soma_prep *p, soma_table *t,
                                      int flags, soma_dataset **out,
                                      soma_prep_report *rep, soma_error *err);
@@ -744,7 +747,12 @@ soma_prep *soma_prep_from_json(const char *json, const char *name,
 void soma_prep_json_free(char *json);
 
 /* Gives net a copy of p (NULL removes it); p->n_inputs must equal the
- * net's inputs. The prep is saved with the net. */
+ * net's inputs. The prep is saved with the net. A classification prep
+ * also gives a net without class labels its classes. soma_net_load
+ * refuses a file whose prep disagrees with the net: another input width,
+ * for regression another number of targets than outputs, for
+ * classification other class labels or an output count that does not fit
+ * them. */
 soma_status soma_net_set_prep(soma_net *net, const soma_prep *p,
                               soma_error *err);
 /* The net's prep (borrowed), or NULL for a net without one. */

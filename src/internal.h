@@ -88,7 +88,14 @@ typedef struct soma_dict {
     size_t pool_len, pool_cap;
     uint32_t *slots;        /* open addressing; UINT32_MAX is empty */
     size_t n_slots;
+    uint32_t max;           /* the most texts kept; 0: SOMA_DICT_MAX */
 } soma_dict;
+
+/* Texts a column keeps by default, and the most any column can (the
+ * 22-bit NaN payload of a text cell holds the id + 1, one value is the
+ * overflow mark). */
+#define SOMA_DICT_MAX (1u << 20)
+#define SOMA_DICT_MAX_ALL 0x3FFFFDu
 
 /* FNV-1a of s[0..len): the hash of soma_dict and of the CSV reader's
  * label table. */

@@ -602,6 +602,15 @@ soma_status soma_net_set_prep(soma_net *net, const soma_prep *p, soma_error *err
     soma_prep *copy = NULL;
     if (p && !(copy = soma_prep_clone(p, err)))
         return err ? err->code : SOMA_ERR_NOMEM;
+    /* a classifier's labels are the prep's classes, as the loader checks */
+    if (p && p->task == SOMA_TASK_CLASSIFY && net->n_classes == 0) {
+        soma_status st = soma_net_set_classes(net, p->n_classes,
+                                              (const char *const *)p->classes, err);
+        if (st != SOMA_OK) {
+            soma_prep_free(copy);
+            return st;
+        }
+    }
     soma_prep_free(net->preprocess);
     net->preprocess = copy;
     return SOMA_OK;

@@ -91,15 +91,24 @@ void soma_prep_free(soma_prep *p)
     soma_free(p);
 }
 
+/* A new string, as long as it needs to be (a cut could split a UTF-8
+ * character of a long column name). */
 static char *dup_printf(const char *fmt, ...) SOMA_PRINTF(1, 2);
 static char *dup_printf(const char *fmt, ...)
 {
-    char buf[512];
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(buf, sizeof buf, fmt, ap);
+    int n = vsnprintf(NULL, 0, fmt, ap);
     va_end(ap);
-    return soma_strdup(buf);
+    if (n < 0)
+        return NULL;
+    char *s = soma_alloc((size_t)n + 1);
+    if (!s)
+        return NULL;
+    va_start(ap, fmt);
+    vsnprintf(s, (size_t)n + 1, fmt, ap);
+    va_end(ap);
+    return s;
 }
 
 /* ---- fitting ------------------------------------------------------------ */
@@ -1189,10 +1198,13 @@ static soma_status encode_row(apply_state *a, size_t r, const uint32_t *row,
                 return SOMA_OK;
             }
             if (p->task == SOMA_TASK_CLASSIFY) {
+                int tc = a->cols[p->targets[0]].tcol;
+                uint32_t id = soma_cell_text_id(cell);
                 int k = kind == SOMA_CELL_NUMBER
                             ? number_category(&a->class_nums,
                                               soma_cell_number(cell))
-                            : a->class_map[soma_cell_text_id(cell)];
+                        : id < t->dicts[tc].n ? a->class_map[id]
+                                              : -1; /* past the kept texts */
                 if (k < 0)
                     rep->unknown_class++;
                 y[0] = (float)k;
@@ -1273,8 +1285,16 @@ static soma_status encode_row(apply_state *a, size_t r, const uint32_t *row,
                 ac->numbers++;
                 ac->matched_numbers += k >= 0;
             } else {
+                const soma_dict *d = &t->dicts[ac->tcol];
                 uint32_t id = soma_cell_text_id(cell);
-                k = id < t->dicts[ac->tcol].n ? ac->map[id] : -1;
+                double v;
+                k = id < d->n ? ac->map[id] : -1;
+                /* a column read as text (an --id) still names its numbers
+                 * by value, as training did */
+                if (k < 0 && id < d->n && t->stats[ac->tcol].as_text &&
+                    soma_parse_cell_number(SOMA_DICT_TEXT(d, id), d->len[id],
+                                           t->decimal, &v, NULL))
+                    k = number_category(&ac->nums, (float)v);
             }
             if (k >= 0) {
                 o[k] = 1.0f;

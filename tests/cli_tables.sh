@@ -99,6 +99,14 @@ assert abs(sum(c['support'] for c in d['classes']) - 100) == 0
 assert 0 <= d['macro_f1'] <= 1 and d['log_loss'] > 0
 " "$TMP/out"
 
+# a file of the one column a model needs, in the training file's format:
+# no separator to find, so the model's own (';', with decimal commas)
+printf 'x;y\n0,25;1\n0,75;2\n0,5;1,5\n1,0;2,5\n' >"$TMP/semi.csv"
+"$SOMA" train "$TMP/semi.csv" --target y --epochs 5 --quiet -o "$TMP/semi.safetensors"
+printf 'x\n0,25\n0,75\n' >"$TMP/one_column.csv"
+expect_ok tables_predict_one_column "$SOMA" predict "$TMP/semi.safetensors" "$TMP/one_column.csv"
+check tables_predict_one_column_rows sh -c "[ \$(wc -l <'$TMP/out') -eq 3 ]"
+
 # ---- regression in the target's units: a price around 100,000 ----------------
 expect_ok tables_regress_train "$SOMA" train "$TMP/shop.csv" --target price --ignore kind -o "$TMP/price.safetensors" --epochs 200 --quiet
 expect_ok tables_regress_eval "$SOMA" eval "$TMP/price.safetensors" "$TMP/shop_test.csv" --json

@@ -96,7 +96,10 @@ def cell_number(text, decimal):
 
 
 def shortest(v):
-    """A number's name as a category: the shortest %g that reads back."""
+    """A number's name as a category: a whole number's digits (below 1e15),
+    else the shortest %g that reads back."""
+    if v == int(v) and abs(v) < 1e15:
+        return "%.0f" % (0.0 if v == 0 else v)
     for p in range(1, 10):
         s = "%.*g" % (p, v)
         if np.float32(float(s)) == np.float32(v):

@@ -72,6 +72,10 @@ static void test_sniff(void)
     t = parse("a\tb\tc\n1\t2\tx y\n", NULL);
     CHECK(t && soma_table_sep(t) == '\t' && is_text(t, 0, 2, "x y"));
     soma_table_free(t);
+    /* a line of tabs in a tab-separated file is a row of empty cells */
+    t = parse("a\tb\n1\t2\n\t\n3\t4\n", NULL);
+    CHECK(t && soma_table_n_rows(t) == 3 && is_missing(t, 1, 0) && is_missing(t, 1, 1));
+    soma_table_free(t);
     t = parse("a|b\n1|2\n", NULL);
     CHECK(t && soma_table_sep(t) == '|' && is_num(t, 0, 1, 2.0f));
     soma_table_free(t);
@@ -130,6 +134,12 @@ static void test_cells(void)
     CHECK(strcmp(buf, "0.1") == 0);
     soma_format_number(191.0f, buf, sizeof buf);
     CHECK(strcmp(buf, "191") == 0);
+    soma_format_number(100.0f, buf, sizeof buf);
+    CHECK(strcmp(buf, "100") == 0); /* not %g's 1e+02 */
+    soma_format_number(2.5e6f, buf, sizeof buf);
+    CHECK(strcmp(buf, "2500000") == 0);
+    soma_format_number(-0.0f, buf, sizeof buf);
+    CHECK(strcmp(buf, "0") == 0);
     soma_format_number(1e-7f, buf, sizeof buf);
     CHECK(strcmp(buf, "1e-07") == 0);
     /* text columns keep their spelling */
@@ -254,7 +264,13 @@ static void test_table_errors(void)
     BAD("a,b\n1,2\n3\n", SOMA_ERR_FORMAT, "line 3: 1 field, the header has 2");
     BAD("a,b\n1,\"2\n", SOMA_ERR_FORMAT, "line 2: unterminated quoted field");
     BAD("a,b\n1,\"2\"x\n", SOMA_ERR_FORMAT, "line 2: text after a closing quote");
-    BAD("a,b\n1,2\"\n", SOMA_ERR_FORMAT, "quote inside an unquoted field");
+    /* a quote inside an unquoted field is part of it, as in Python's csv */
+    s = "name,h\nbob,6'2\"\n";
+    CHECK_ERR(soma_table_parse(s, strlen(s), "t.csv", NULL, &t, &e), SOMA_OK, NULL,
+              &e);
+    CHECK(t && soma_table_n_cols(t) == 2 && is_text(t, 0, 1, "6'2\""));
+    soma_table_free(t);
+    t = NULL;
     CHECK_ERR(soma_table_parse("a,b\n1,\0", 7, "t.csv", NULL, &t, &e),
               SOMA_ERR_FORMAT, "NUL byte", &e);
     /* a one-column header and two-field rows: the separator is wrong */
@@ -804,6 +820,27 @@ static void test_json(void)
           strstr(e.message, "soma.preprocess gives 4 inputs but the model has 5"));
     if (narrow == NULL && !strstr(e.message, "soma.preprocess gives"))
         printf("  %s\n", e.message);
+    soma_net_free(narrow);
+    /* the same file with other class labels than its prep's */
+    f = fopen(path, "rb");
+    nb = fread(bytes, 1, 1 << 20, f);
+    fclose(f);
+    static const char from[] = "\"soma.classes\":\"[\\\"1.5\\\",\\\"2.5\\\"]\"";
+    int swapped = 0;
+    for (size_t at = 0; at + sizeof from - 1 <= nb && !swapped; at++)
+        if (memcmp(bytes + at, from, sizeof from - 1) == 0) {
+            char *five = memchr(bytes + at + 20, '5', sizeof from - 21);
+            five = five ? memchr(five + 1, '5', (size_t)(bytes + at + sizeof from - 1 - five - 1)) : NULL;
+            if (five) {
+                *five = '6'; /* "2.5" -> "2.6" */
+                swapped = 1;
+            }
+        }
+    CHECK(swapped);
+    narrow = soma_net_load_buffer(bytes, nb, "m.safetensors", &e);
+    CHECK(narrow == NULL && e.code == SOMA_ERR_FORMAT &&
+          strstr(e.message, "soma.preprocess has class '2.5' where soma.classes "
+                            "has '2.6'"));
     soma_net_free(narrow);
     free(bytes);
     soma_net *copy = back ? soma_net_clone(back, &e) : NULL;

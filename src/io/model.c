@@ -679,11 +679,35 @@ static soma_status fill_net(const soma_st_file *f, soma_net *net,
         net->preprocess = soma_prep_from_json(prep, name, err);
         if (!net->preprocess)
             return err ? err->code : SOMA_ERR_FORMAT;
-        if (net->preprocess->n_inputs != net->n_inputs)
+        const soma_prep *pp = net->preprocess;
+        int outputs = net->layers[net->n_layers - 1].units;
+        if (pp->n_inputs != net->n_inputs)
             return soma_fail(err, SOMA_ERR_FORMAT,
                              "%s: soma.preprocess gives %d inputs but the model "
                              "has %d",
-                             name, net->preprocess->n_inputs, net->n_inputs);
+                             name, pp->n_inputs, net->n_inputs);
+        /* what reads the outputs trusts these counts */
+        if (pp->task == SOMA_TASK_REGRESS && pp->n_targets != outputs)
+            return soma_fail(err, SOMA_ERR_FORMAT,
+                             "%s: soma.preprocess has %d targets but the model "
+                             "has %d outputs",
+                             name, pp->n_targets, outputs);
+        if (pp->task == SOMA_TASK_CLASSIFY &&
+            (pp->n_classes != net->n_classes ||
+             !(pp->n_classes == outputs || (pp->n_classes == 2 && outputs == 1))))
+            return soma_fail(err, SOMA_ERR_FORMAT,
+                             "%s: soma.preprocess has %d classes but the model "
+                             "has %d outputs and %d class labels",
+                             name, pp->n_classes, outputs, net->n_classes);
+        for (int c = 0; pp->task == SOMA_TASK_CLASSIFY && c < pp->n_classes; c++)
+            if (strcmp(pp->classes[c], net->classes[c]) != 0) {
+                char a[72], b[72];
+                return soma_fail(err, SOMA_ERR_FORMAT,
+                                 "%s: soma.preprocess has class '%s' where "
+                                 "soma.classes has '%s'",
+                                 name, soma_st_clip(pp->classes[c], a),
+                                 soma_st_clip(net->classes[c], b));
+            }
     }
     return read_user_meta(f, net, name, err);
 }

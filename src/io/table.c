@@ -35,7 +35,7 @@
 #define TB_SNIFF_LINES 50
 #define TB_SHOW 40                 /* bytes of a field shown in a message */
 /* Distinct texts kept per column; later new texts become TB_OVERFLOW. */
-#define TB_MAX_TEXTS (1u << 20)
+#define TB_MAX_TEXTS SOMA_DICT_MAX
 
 /* ---- numbers ------------------------------------------------------------ */
 
@@ -137,7 +137,14 @@ int soma_parse_cell_number(const char *s, size_t len, char point, double *v,
 
 void soma_format_number(float v, char *buf, size_t cap)
 {
-    /* the shortest %g text that reads back as the same float */
+    /* a whole number as its digits (10, not %g's 1e+01), up to 10^15;
+     * else the shortest %g text that reads back as the same float */
+    if (v == floorf(v) && fabsf(v) < 1e15f) {
+        snprintf(buf, cap, "%.0f", (double)v);
+        if (strcmp(buf, "-0") == 0)
+            snprintf(buf, cap, "0");
+        return;
+    }
     for (int p = 1; p <= 9; p++) {
         snprintf(buf, cap, "%.*g", p, (double)v);
         if (strtof(buf, NULL) == v)
@@ -228,7 +235,7 @@ int64_t soma_dict_add(soma_dict *d, const char *s, size_t len)
         if (k != UINT32_MAX)
             return k;
     }
-    if (d->n >= TB_MAX_TEXTS)
+    if (d->n >= (d->max ? d->max : TB_MAX_TEXTS))
         return -2;
     if ((d->n + 1) * 2 > d->n_slots) {
         size_t ns = d->n_slots ? d->n_slots * 2 : 16;
@@ -395,24 +402,27 @@ static soma_status rd_record(tb_reader *r, size_t *n_out, size_t *line_out,
     size_t q = r->pos, line = r->line, n = 0, size = r->len;
     int more = !r->eof;
 
-    /* blank lines */
+    /* blank lines (in a tab-separated file a line of tabs is a row of
+     * empty cells, not a blank line) */
     for (;;) {
         size_t b = q;
-        while (b < size && is_blank(d[b]))
+        while (b < size && is_pad(d[b], r->sep))
             b++;
         if (b == size) {
-            if (more) {
-                *res = REC_MORE;
-                return SOMA_OK;
-            }
-            r->pos = size;
+            /* the blank lines before q are consumed, so that a long run
+             * of them is never held in the buffer */
+            r->pos = q;
             r->line = line;
-            *res = REC_EOF;
+            *res = more ? REC_MORE : REC_EOF;
+            if (!more)
+                r->pos = size;
             return SOMA_OK;
         }
         if (d[b] != '\n' && d[b] != '\r')
             break;
         if (d[b] == '\r' && b + 1 == size && more) {
+            r->pos = q;
+            r->line = line;
             *res = REC_MORE;
             return SOMA_OK;
         }
@@ -480,19 +490,17 @@ static soma_status rd_record(tb_reader *r, size_t *n_out, size_t *line_out,
         } else {
             f.quoted = f.escaped = 0;
             f.start = q;
+            /* a quote inside an unquoted field is a character of it
+             * (6'2", as Python's csv module and pandas read it) */
             if (r->sep == ' ') {
                 while (q < size && !is_blank(d[q]) && d[q] != '\n' &&
-                       d[q] != '\r' && d[q] != '\0' && d[q] != '"')
+                       d[q] != '\r' && d[q] != '\0')
                     q++;
             } else {
                 while (q < size && d[q] != r->sep && d[q] != '\n' &&
-                       d[q] != '\r' && d[q] != '\0' && d[q] != '"')
+                       d[q] != '\r' && d[q] != '\0')
                     q++;
             }
-            if (q < size && d[q] == '"')
-                return soma_fail(r->err, SOMA_ERR_FORMAT,
-                                 "%s: line %zu: quote inside an unquoted field",
-                                 r->name, line);
             if (q < size && d[q] == '\0')
                 return soma_fail(r->err, SOMA_ERR_FORMAT,
                                  "%s: line %zu: NUL byte in the data", r->name,
@@ -629,7 +637,7 @@ static int count_fields(const char *text, size_t n, char sep, int *counts,
             continue;
         }
         int end_field = 0, end_line = c == '\n' || c == '\r';
-        if (c == '"') {
+        if (c == '"' && !in_field) { /* a quote opens only a field */
             quoted = 1;
         } else if (sep == ' ' ? is_blank(c) : c == sep) {
             if (sep != ' ' || in_field)
@@ -687,8 +695,8 @@ static int count_fields(const char *text, size_t n, char sep, int *counts,
     return lines;
 }
 
-static void sniff(const char *text, size_t n, int at_eof, char *sep,
-                  char *decimal)
+static void sniff(const char *text, size_t n, int at_eof, char fallback,
+                  char *sep, char *decimal)
 {
     static const char cands[] = {',', ';', '\t', '|', ' '};
     int best = -1, best_fields = 1, semi_fields = 0, semi_dc = 0;
@@ -722,7 +730,7 @@ static void sniff(const char *text, size_t n, int at_eof, char *sep,
         }
     }
     if (best < 0) {
-        *sep = ',';
+        *sep = fallback ? fallback : ',';
     } else {
         *sep = cands[best];
         if (*sep == ',' && semi_fields > 1 && semi_dc > 0)
@@ -969,6 +977,11 @@ static soma_status read_rows(soma_table *t, tb_reader *r)
             if (id == -1)
                 return rd_nomem(r);
             cs->n_text++;
+            if (id == -2 && cs->as_text)
+                return soma_fail(r->err, SOMA_ERR_DATA,
+                                 "%s: line %zu, column '%.80s': more than %u "
+                                 "distinct values, too many to keep as text",
+                                 r->name, line, t->names[c], SOMA_DICT_MAX_ALL);
             if (id == -2) {
                 row[c] = text_cell(TB_OVERFLOW - 1);
                 cs->overflow = 1;
@@ -999,7 +1012,8 @@ static soma_status read_rows(soma_table *t, tb_reader *r)
 static soma_status check_options(const soma_table_options *opt, const char *name,
                                  soma_error *err)
 {
-    if (opt->sep && !strchr(",;\t| ", opt->sep))
+    if ((opt->sep && !strchr(",;\t| ", opt->sep)) ||
+        (opt->fallback_sep && !strchr(",;\t| ", opt->fallback_sep)))
         return soma_fail(err, SOMA_ERR_ARG,
                          "%s: bad table option: the separator must be ',', ';', "
                          "tab, '|' or ' ' (runs of spaces)",
@@ -1046,12 +1060,13 @@ static soma_status run(soma_table *t, tb_reader *r, const soma_table_options *op
     t->sep = opt->sep;
     t->decimal = opt->decimal;
     if (!t->sep) {
-        sniff(r->buf + r->pos, r->len - r->pos, r->eof, &t->sep, &t->decimal);
+        sniff(r->buf + r->pos, r->len - r->pos, r->eof, opt->fallback_sep, &t->sep,
+              &t->decimal);
         t->sep_detected = 1;
     }
     if (!t->decimal) {
         char s = t->sep;
-        sniff(r->buf + r->pos, r->len - r->pos, r->eof, &s, &t->decimal);
+        sniff(r->buf + r->pos, r->len - r->pos, r->eof, t->sep, &s, &t->decimal);
         if (t->sep == ',')
             t->decimal = '.';
     }
@@ -1062,8 +1077,10 @@ static soma_status run(soma_table *t, tb_reader *r, const soma_table_options *op
         return st;
     for (int i = 0; i < opt->n_text_columns; i++) {
         int c = soma_table_find(t, opt->text_columns[i]);
-        if (c >= 0)
+        if (c >= 0) {
             t->stats[c].as_text = 1;
+            t->dicts[c].max = SOMA_DICT_MAX_ALL; /* every key, as written */
+        }
     }
     return read_rows(t, r);
 }
