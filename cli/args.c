@@ -13,13 +13,18 @@
 #include <stdlib.h>
 #include <string.h>
 
+static void say(const char *fmt, va_list ap)
+{
+    fputs("soma: ", stderr);
+    vfprintf(stderr, fmt, ap);
+    fputc('\n', stderr);
+}
+
 void cli_notice(const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
-    fputs("soma: ", stderr);
-    vfprintf(stderr, fmt, ap);
-    fputc('\n', stderr);
+    say(fmt, ap);
     va_end(ap);
 }
 
@@ -27,9 +32,7 @@ int cli_error(const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
-    fputs("soma: ", stderr);
-    vfprintf(stderr, fmt, ap);
-    fputc('\n', stderr);
+    say(fmt, ap);
     va_end(ap);
     return 1;
 }

@@ -139,6 +139,17 @@ int cli_targets(const char *path, const soma_dataset *ds, soma_loss loss, int k,
 soma_dataset *cli_read_for_model(const char *path, int idx, soma_net *net,
                                  const char *target, const char *labels);
 
+/* Reads a table for a model with a preprocessing: its columns by name,
+ * encoded as in training; with a target (or training, which also applies
+ * the model's missing-value policy) y holds class indices (-1 for a label
+ * the model does not know) or values in the target's units. With ids, those
+ * columns are read as text (so "007" stays "007") and must exist, and the
+ * table is kept in *keep (free with soma_table_free) for their values; one
+ * read, so a pipe works. Returns NULL after printing an error. */
+soma_dataset *cli_read_prep(const char *path, const soma_net *net,
+                            const char *target, int training, const cli_list *ids,
+                            soma_table **keep);
+
 /* The same for the training rows of a resumed run: a model's missing-value
  * policy applies (--missing drop leaves rows out) as when it was trained. */
 soma_dataset *cli_read_for_training(const char *path, int idx, soma_net *net,

@@ -32,33 +32,6 @@ static soma_net *load_model(const cli_command *cmd, const char *path,
     return net;
 }
 
-/* Reads a table for a model with its preprocessing, keeping the --id
- * columns as text (so "007" stays "007"); *t keeps the ids, *ds gets the
- * encoded rows. One read, so a pipe works too. Returns 0, or 1 after
- * printing an error. */
-static int read_with_ids(const char *path, const soma_net *net,
-                         const cli_list *ids, int *cols, soma_table **t,
-                         soma_dataset **ds)
-{
-    const soma_prep *p = soma_net_prep(net);
-    soma_table_options opt;
-    cli_table_options_for(p, &opt);
-    opt.text_columns = ids->items;
-    opt.n_text_columns = ids->n;
-    soma_error err;
-    if (soma_table_read(path, &opt, t, &err) != SOMA_OK)
-        return cli_error("%s", err.message);
-    for (int i = 0; i < ids->n; i++)
-        if ((cols[i] = soma_table_find(*t, ids->items[i])) < 0)
-            return cli_error("%s: line 1: --id: no column '%s'", path,
-                             ids->items[i]);
-    soma_prep_report rep;
-    if (soma_prep_apply(p, *t, 0, ds, &rep, &err) != SOMA_OK)
-        return cli_error("%s", err.message);
-    cli_report_unseen(path, p, &rep);
-    return 0;
-}
-
 /* "predicted_<target>" and "p_<class>": names no input column is likely
  * to have, so the predictions join the input table without a clash. */
 static void print_header_name(FILE *f, const char *prefix, const char *name)
@@ -126,8 +99,11 @@ int cmd_predict(int argc, char **argv)
         return cli_error("%s: --id needs a model that keeps its preprocessing "
                          "(trained on a CSV by this version of soma)", pos[0]);
     }
-    if (ids.n ? read_with_ids(pos[1], net, &ids, idc, &idt, &ds)
-              : !(ds = cli_read_for_model(pos[1], idx, net, NULL, NULL))) {
+    ds = ids.n ? cli_read_prep(pos[1], net, NULL, 0, &ids, &idt)
+               : cli_read_for_model(pos[1], idx, net, NULL, NULL);
+    for (int i = 0; ds && i < ids.n; i++)
+        idc[i] = soma_table_find(idt, ids.items[i]);
+    if (!ds) {
         soma_dataset_free(ds);
         soma_table_free(idt);
         soma_net_free(net);

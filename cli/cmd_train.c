@@ -20,6 +20,7 @@ typedef struct train_args {
     const char *output, *loss, *optimizer, *init, *init_from;
     const char *sep, *decimal, *missing, *task, *class_weight;
     cli_list ignore, categorical, numeric, na_values;
+    soma_table_options table; /* from --sep, --decimal, --na-values */
     int max_categories;
     const char *target_file; /* where the targets come from, for messages */
     const char *val, *val_labels, *log, *checkpoint, *resume, *lr_schedule;
@@ -114,13 +115,8 @@ static int read_data(const train_args *a, int out_act, int loss,
             return cli_error("%s", err.message);
         return 0;
     }
-    soma_table_options topt;
-    char msg[256];
-    if (cli_table_options(a->sep, a->decimal, &a->na_values, &topt, msg,
-                          sizeof msg))
-        return cli_error("%s", msg);
     soma_table *t = NULL;
-    if (soma_table_read(a->data, &topt, &t, &err) != SOMA_OK)
+    if (soma_table_read(a->data, &a->table, &t, &err) != SOMA_OK)
         return cli_error("%s", err.message);
     if (soma_table_n_cols(t) < 2) {
         cli_error("%s: line 1: one column only with the separator %s; give "
@@ -861,6 +857,7 @@ int cmd_train(int argc, char **argv)
     if (cli_table_options(a.sep, a.decimal, &a.na_values, &topt, msg, sizeof msg))
         return cli_usage_error(&cmd, msg);
     cli_set_table_options(&topt);
+    a.table = topt;
     if (a.val_labels && !a.val)
         return cli_usage_error(&cmd, "--val-labels goes with --val");
     if (a.val && a.val_split > 0)

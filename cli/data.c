@@ -138,11 +138,9 @@ void cli_set_table_options(const soma_table_options *opt)
     table_opt = *opt;
 }
 
-/* A model with its preprocessing takes raw rows: its columns by name,
- * encoded as in training. With a target, y holds class indices (-1 for a
- * label the model does not know) or values in the target's units. */
-static soma_dataset *read_prep(const char *path, const soma_net *net,
-                               const char *target, int training)
+soma_dataset *cli_read_prep(const char *path, const soma_net *net,
+                            const char *target, int training, const cli_list *ids,
+                            soma_table **keep)
 {
     const soma_prep *p = soma_net_prep(net);
     const char *own = p->columns[p->targets[0]].name;
@@ -153,22 +151,38 @@ static soma_dataset *read_prep(const char *path, const soma_net *net,
     }
     soma_table_options opt;
     cli_table_options_for(p, &opt);
+    if (ids) {
+        /* an id is text: no token is missing and numbers keep their spelling */
+        opt.text_columns = ids->items;
+        opt.n_text_columns = ids->n;
+    }
     soma_error err;
     soma_table *t = NULL;
     if (soma_table_read(path, &opt, &t, &err) != SOMA_OK) {
         cli_error("%s", err.message);
         return NULL;
     }
+    for (int i = 0; ids && i < ids->n; i++)
+        if (soma_table_find(t, ids->items[i]) < 0) {
+            cli_error("%s: line 1: --id: no column '%s'", path, ids->items[i]);
+            soma_table_free(t);
+            return NULL;
+        }
     soma_dataset *ds = NULL;
     soma_prep_report rep;
     int flags = (target ? SOMA_PREP_TARGETS : 0) |
                 (training ? SOMA_PREP_TARGETS | SOMA_PREP_TRAINING : 0);
-    soma_status st = soma_prep_apply_in_place(p, t, flags, &ds, &rep, &err);
-    soma_table_free(t);
+    /* a table that is kept keeps its cells: the data is then a copy */
+    soma_status st = keep ? soma_prep_apply(p, t, flags, &ds, &rep, &err)
+                          : soma_prep_apply_in_place(p, t, flags, &ds, &rep, &err);
+    if (st != SOMA_OK || !keep)
+        soma_table_free(t);
     if (st != SOMA_OK) {
         cli_error("%s", err.message);
         return NULL;
     }
+    if (keep)
+        *keep = t;
     cli_report_unseen(path, p, &rep);
     if (rep.dropped_target)
         cli_notice("%s: %zu row%s without a target value left out", path,
@@ -180,7 +194,7 @@ static soma_dataset *read_csv(const char *path, const soma_net *net,
                               const char *target)
 {
     if (soma_net_prep(net))
-        return read_prep(path, net, target, 0);
+        return cli_read_prep(path, net, target, 0, NULL, NULL);
     soma_csv_options opt;
     memset(&opt, 0, sizeof opt);
     const char **names = NULL;
@@ -234,7 +248,7 @@ soma_dataset *cli_read_for_training(const char *path, int idx, soma_net *net,
                                     const char *target, const char *labels)
 {
     if (!idx && soma_net_prep(net))
-        return read_prep(path, net, target, 1);
+        return cli_read_prep(path, net, target, 1, NULL, NULL);
     return cli_read_for_model(path, idx, net, target, labels);
 }
 

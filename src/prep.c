@@ -120,6 +120,7 @@ typedef struct fit_state {
     soma_error *err;
     unsigned char *used;    /* [n_rows]: the row has all its targets */
     size_t n_used;
+    struct col_count *counts; /* [n_cols]: each column's cells, counted once */
 } fit_state;
 
 static soma_status nomem(const fit_state *s)
@@ -476,8 +477,7 @@ static soma_status infer_column(fit_state *s, int c, int limit)
 {
     const soma_table *t = s->t;
     soma_prep_column *col = &s->p->columns[c];
-    col_count k;
-    count_column(s, c, &k);
+    col_count k = s->counts[c];
     size_t present = k.number + k.text;
     const soma_dict *d = &t->dicts[c];
 
@@ -591,8 +591,7 @@ static soma_status fit_targets(fit_state *s)
         snprintf(reason, sizeof reason, "%d targets: one linear output each",
                  p->n_targets);
     }
-    col_count k;
-    count_column(s, tc, &k);
+    col_count k = s->counts[tc];
     if (task == SOMA_TASK_AUTO) {
         if (k.text > 0) {
             task = SOMA_TASK_CLASSIFY;
@@ -679,7 +678,7 @@ static soma_status fit_targets(fit_state *s)
         return nomem(s);
     for (int j = 0; j < p->n_targets; j++) {
         int c = p->targets[j];
-        count_column(s, c, &k);
+        k = s->counts[c];
         if (k.text) {
             size_t r = k.first_text_row;
             char txt[64];
@@ -831,6 +830,13 @@ static soma_status fit(fit_state *s)
         s->used[i] = (unsigned char)ok;
         s->n_used += (size_t)ok;
     }
+    s->counts = soma_alloc_array((size_t)t->n_cols, sizeof *s->counts);
+    if (!s->counts) {
+        soma_free(forced);
+        return nomem(s);
+    }
+    for (int c = 0; c < t->n_cols; c++)
+        count_column(s, c, &s->counts[c]);
     for (int j = 0; j < p->n_targets; j++) {
         int c = p->targets[j];
         if (t->stats[c].n_number + t->stats[c].n_text == 0) {
@@ -863,8 +869,7 @@ static soma_status fit(fit_state *s)
             if (!st && !(col->reason = soma_strdup("as asked (--categorical)")))
                 st = nomem(s);
         } else {
-            col_count k;
-            count_column(s, c, &k);
+            col_count k = s->counts[c];
             if (k.text) {
                 char txt[64];
                 size_t r = k.first_text_row;
@@ -889,11 +894,8 @@ static soma_status fit(fit_state *s)
         if (col->role == SOMA_ROLE_TARGET && !col->reason &&
             !(col->reason = soma_strdup("the target")))
             return nomem(s);
-        if (col->role == SOMA_ROLE_CATEGORICAL && p->missing == SOMA_MISSING_IMPUTE) {
-            col_count k;
-            count_column(s, c, &k);
-            col->missing_category = k.missing > 0;
-        }
+        if (col->role == SOMA_ROLE_CATEGORICAL && p->missing == SOMA_MISSING_IMPUTE)
+            col->missing_category = s->counts[c].missing > 0;
         int w = col->role == SOMA_ROLE_NUMERIC ? 1
                 : col->role == SOMA_ROLE_CATEGORICAL
                     ? col->n_categories + col->missing_category
@@ -933,6 +935,7 @@ soma_status soma_prep_fit(const soma_table *t, const soma_prep_options *opt,
         return soma_fail(err, SOMA_ERR_NOMEM, "%s: out of memory", t->name);
     st = fit(&s);
     soma_free(s.used);
+    soma_free(s.counts);
     if (st) {
         soma_prep_free(s.p);
         return st;

@@ -504,13 +504,10 @@ static void test_task(void)
 
 static void test_unseen_and_shifted(void)
 {
-    soma_table *t = parse("c,v,y\nred,1,0\nblue,2,1\nred,3,1\nblue,4,0\n", NULL);
-    const char *y[] = {"y"};
-    soma_prep_options o = popts(y, 1);
-    soma_prep *p = NULL;
+    soma_prep *p = fit_text("c,v,y\nred,1,0\nblue,2,1\nred,3,1\nblue,4,0\n", "y",
+                            SOMA_TASK_AUTO);
+    soma_table *t;
     soma_error e;
-    CHECK_ERR(soma_prep_fit(t, &o, &p, &e), SOMA_OK, NULL, &e);
-    soma_table_free(t);
     if (!p)
         return;
     /* columns in another order, an unseen category, a label never seen */
@@ -708,14 +705,9 @@ static void test_fit_errors(void)
 static void test_json(void)
 {
     char *text = kinds_table();
-    soma_table *t = parse(text, NULL);
-    free(text);
-    const char *y[] = {"height"};
-    soma_prep_options o = popts(y, 1);
-    soma_prep *p = NULL;
+    soma_prep *p = fit_text(text, "height", SOMA_TASK_AUTO);
     soma_error e;
-    CHECK_ERR(soma_prep_fit(t, &o, &p, &e), SOMA_OK, NULL, &e);
-    soma_table_free(t);
+    free(text);
     if (!p)
         return;
     CHECK(p->task == SOMA_TASK_CLASSIFY); /* 1.5 and 2.5: two values */
